@@ -1,0 +1,238 @@
+/**
+ * The grammar of one Messages API stream, as an XState v5 machine — the single
+ * source of truth for which event may come next.
+ *
+ *   message_start
+ *   ( content_block_start(i) content_block_delta(i)* content_block_stop(i) )   for i = 0, 1, 2, …
+ *   message_delta
+ *   message_stop
+ *   ping anywhere; `event: error` anywhere ends the stream.
+ *
+ * One relaxation real streams need: when the stop reason truncates
+ * (max_tokens, model_context_window_exceeded), `message_delta` may arrive while
+ * a block is still open (shared corpus 07).
+ *
+ * Side effects (assembling the message) are injected with `machine.provide()`;
+ * the machine itself keeps only the counters the grammar needs, so it stays
+ * cheap and reads well in the Stately inspector.
+ *
+ * Speed: a delta is a targetless self-transition guarded by `fitsOpenBlock`.
+ * `deltaTable` (below) reads those guards' parameters off this definition at
+ * load time, so the driver can take the same decision without an actor step
+ * per delta; test/machines/stream.fastpath.test.ts proves by property test
+ * that the shortcut and the actor agree on every event sequence.
+ */
+import { assign, not, setup, type StateValue } from 'xstate';
+import type { BetaRawMessageDeltaEvent, BetaStopReason } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { StreamErrorCode } from './stream.errors.js';
+import { KNOWN_EVENT_TYPES, type StreamEvent, type UnknownEvent } from '../src/sse/events.js';
+
+/** Stop reasons that cut the message short and so may leave a block open at `message_delta`. */
+export const TRUNCATING_STOP_REASONS: ReadonlySet<string> = new Set<BetaStopReason>(['max_tokens', 'model_context_window_exceeded']);
+
+/** Delta types this version knows; others are skipped with a diagnostic, or rejected under `strict`. */
+export const KNOWN_DELTA_TYPES: ReadonlySet<string> = new Set([
+  'text_delta',
+  'citations_delta',
+  'input_json_delta',
+  'thinking_delta',
+  'signature_delta',
+  'compaction_delta',
+]);
+
+export type { StreamErrorCode } from './stream.errors.js';
+
+/** The grammar's memory: which block comes next, which is open, how the message stopped. */
+export interface StreamContext {
+  readonly strict: boolean;
+  readonly nextIndex: number;
+  readonly openIndex: number | null;
+  readonly stopReason: string | null;
+  readonly violation: StreamErrorCode | null;
+}
+
+export type MachineEvent = StreamEvent | UnknownEvent;
+
+type DeltaEvent = Extract<StreamEvent, { type: 'content_block_delta' }>;
+
+/**
+ * The guard of every delta transition: the delta is for the open block and its
+ * type is one the block takes. Exported so the driver's shortcut runs this very
+ * function.
+ */
+export function fitsOpenBlock(context: StreamContext, event: DeltaEvent, deltaTypes: readonly string[]): boolean {
+  return event.index === context.openIndex && deltaTypes.includes(event.delta.type);
+}
+
+const violation = (code: StreamErrorCode) => ({ target: '#stream.violated', actions: { type: 'recordViolation' as const, params: { code } } });
+
+const isUnknownDelta = (event: MachineEvent): boolean =>
+  event.type === 'content_block_delta' && !KNOWN_DELTA_TYPES.has((event as DeltaEvent).delta.type);
+
+const blockEvent = (event: MachineEvent): { index: number } => event as unknown as { index: number };
+
+/** Block types whose content streams in, by the child state that holds them; the rest arrive whole. */
+const STREAMING_BLOCKS = {
+  text: ['text'],
+  toolInput: ['tool_use', 'server_tool_use', 'mcp_tool_use'],
+  thinking: ['thinking'],
+  compaction: ['compaction'],
+} as const;
+
+const openAs = (state: keyof typeof STREAMING_BLOCKS) => ({
+  guard: { type: 'blockTypeIn' as const, params: { types: STREAMING_BLOCKS[state] } },
+  target: `inBlock.${state}`,
+  actions: 'openBlock' as const,
+});
+
+const takes = (deltaTypes: readonly string[]) => ({
+  content_block_delta: { guard: { type: 'fitsOpenBlock' as const, params: { deltaTypes } }, actions: 'applyDelta' as const },
+});
+
+export const streamMachine = setup({
+  types: {
+    context: {} as StreamContext,
+    events: {} as MachineEvent,
+    input: {} as { strict?: boolean },
+  },
+  guards: {
+    isNextBlock: ({ context, event }) => blockEvent(event).index === context.nextIndex,
+    isOpenBlock: ({ context, event }) => blockEvent(event).index === context.openIndex,
+    blockTypeIn: ({ event }, params: { types: readonly string[] }) =>
+      params.types.includes((event as Extract<StreamEvent, { type: 'content_block_start' }>).content_block.type),
+    fitsOpenBlock: ({ context, event }, params: { deltaTypes: readonly string[] }) =>
+      fitsOpenBlock(context, event as DeltaEvent, params.deltaTypes),
+    stopTruncates: ({ event }) =>
+      TRUNCATING_STOP_REASONS.has(String((event as BetaRawMessageDeltaEvent).delta.stop_reason)),
+    skipsUnknownEvent: ({ context, event }) => !context.strict && !KNOWN_EVENT_TYPES.has(event.type),
+    isUnknownEvent: ({ event }) => !KNOWN_EVENT_TYPES.has(event.type),
+    skipsUnknownDelta: ({ context, event }) => !context.strict && isUnknownDelta(event),
+    isUnknownDelta: ({ event }) => isUnknownDelta(event),
+  },
+  actions: {
+    // Injected by the driver (src/turn/driver.ts); no-ops here so the bare machine runs in the inspector.
+    startMessage: () => {},
+    openBlock: () => {},
+    applyDelta: () => {},
+    closeBlock: () => {},
+    applyMessageDelta: () => {},
+    finishMessage: () => {},
+    recordApiError: () => {},
+    recordSkipped: () => {},
+    recordViolation: assign({ violation: (_, params: { code: StreamErrorCode }) => params.code }),
+    trackOpenedBlock: assign({ openIndex: ({ event }) => blockEvent(event).index, nextIndex: ({ context }) => context.nextIndex + 1 }),
+    trackClosedBlock: assign({ openIndex: null }),
+    trackStopReason: assign({ stopReason: ({ event }) => (event as BetaRawMessageDeltaEvent).delta.stop_reason ?? null }),
+  },
+}).createMachine({
+  id: 'stream',
+  context: ({ input }) => ({ strict: input.strict ?? false, nextIndex: 0, openIndex: null, stopReason: null, violation: null }),
+  initial: 'awaitingMessageStart',
+  on: {
+    ping: {},
+    error: { target: '#stream.apiErrored', actions: 'recordApiError' },
+    '*': [
+      { guard: 'skipsUnknownEvent', actions: 'recordSkipped' },
+      { guard: 'isUnknownEvent', ...violation('unknown_event_type') },
+      violation('unexpected_event'),
+    ],
+  },
+  states: {
+    awaitingMessageStart: {
+      on: { message_start: { target: 'betweenBlocks', actions: 'startMessage' } },
+    },
+    betweenBlocks: {
+      on: {
+        content_block_start: [
+          { guard: not('isNextBlock'), ...violation('block_index_mismatch') },
+          openAs('text'),
+          openAs('toolInput'),
+          openAs('thinking'),
+          openAs('compaction'),
+          { target: 'inBlock.wholeBlock', actions: 'openBlock' },
+        ],
+        message_delta: { target: 'awaitingMessageStop', actions: ['trackStopReason', 'applyMessageDelta'] },
+      },
+    },
+    inBlock: {
+      entry: 'trackOpenedBlock',
+      exit: 'trackClosedBlock',
+      // Every way in names its child; this default only satisfies XState.
+      initial: 'wholeBlock',
+      on: {
+        content_block_delta: [
+          { guard: 'skipsUnknownDelta', actions: 'recordSkipped' },
+          { guard: 'isUnknownDelta', ...violation('unknown_delta_type') },
+          { guard: 'isOpenBlock', ...violation('delta_type_mismatch') },
+          violation('block_index_mismatch'),
+        ],
+        content_block_stop: [
+          { guard: 'isOpenBlock', target: 'betweenBlocks', actions: 'closeBlock' },
+          violation('block_index_mismatch'),
+        ],
+        message_delta: [
+          { guard: 'stopTruncates', target: 'awaitingMessageStop', actions: ['trackStopReason', 'applyMessageDelta'] },
+          violation('block_open_at_message_delta'),
+        ],
+      },
+      states: {
+        text: { on: takes(['text_delta', 'citations_delta']) },
+        toolInput: { on: takes(['input_json_delta']) },
+        thinking: { on: takes(['thinking_delta', 'signature_delta']) },
+        compaction: { on: takes(['compaction_delta']) },
+        wholeBlock: {},
+      },
+    },
+    awaitingMessageStop: {
+      on: { message_stop: { target: 'complete', actions: 'finishMessage' } },
+    },
+    complete: {
+      on: {
+        ping: {},
+        '*': [{ guard: 'skipsUnknownEvent', actions: 'recordSkipped' }, violation('event_after_message_stop')],
+      },
+    },
+    violated: { type: 'final' },
+    apiErrored: { type: 'final' },
+  },
+});
+
+/** The machine's states as the dotted names the inspector shows (`inBlock.text`). */
+export function stateName(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  const [key, child] = Object.entries(value)[0] ?? ['?', '?'];
+  return child === undefined ? key : `${key}.${stateName(child)}`;
+}
+
+/** What the grammar would have accepted in a state, for error messages. */
+export function expectedIn(state: string, context: StreamContext): string {
+  if (state === 'awaitingMessageStart') return 'message_start';
+  if (state === 'betweenBlocks') return `content_block_start(index ${context.nextIndex}) or message_delta`;
+  if (state.startsWith('inBlock')) {
+    const kinds = deltaTable.get(state);
+    const deltas = kinds === undefined ? 'no deltas (this block arrives whole)' : `content_block_delta(index ${context.openIndex}: ${kinds.join(' | ')})`;
+    return `${deltas} or content_block_stop(index ${context.openIndex})`;
+  }
+  if (state === 'awaitingMessageStop') return 'message_stop';
+  if (state === 'complete') return 'nothing but ping';
+  return 'nothing (the stream has ended)';
+}
+
+/**
+ * For each state whose deltas are a targetless `fitsOpenBlock` transition,
+ * the delta types it takes — read off the machine definition, not written twice.
+ */
+export const deltaTable: ReadonlyMap<string, readonly string[]> = (() => {
+  const table = new Map<string, readonly string[]>();
+  const visit = (node: (typeof streamMachine)['root'], path: string[]): void => {
+    for (const transition of node.transitions.get('content_block_delta') ?? []) {
+      const guard = transition.guard as { type?: string; params?: { deltaTypes?: readonly string[] } } | undefined;
+      if (transition.target === undefined && guard?.type === 'fitsOpenBlock' && guard.params?.deltaTypes) {
+        table.set(path.join('.'), guard.params.deltaTypes);
+      }
+    }
+    for (const [key, child] of Object.entries(node.states)) visit(child, [...path, key]);
+  };
+  visit(streamMachine.root, []);
+  return table;
+})();

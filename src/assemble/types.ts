@@ -1,0 +1,41 @@
+import type { BetaContentBlock, BetaMessage, BetaStopReason } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+
+/** The three fields a stream leaves null until its closing `message_delta`. */
+export type StopFields = 'stop_reason' | 'stop_sequence' | 'stop_details';
+
+/**
+ * A message whose stop is not known yet. The stop fields are absent from the
+ * type, so branching on them is a compile error; at runtime reading them
+ * throws {@link StopReasonError}.
+ */
+export type StreamingMessage = Omit<BetaMessage, StopFields>;
+
+/** Why max_tokens (or model_context_window_exceeded) cost a block its place in the message. */
+export type DropReason =
+  /** The block never got its content_block_stop. */
+  | 'unclosed'
+  /** The tool input JSON did not parse to an object. */
+  | 'invalid_input'
+  /** A thinking block cut before its signature_delta: the API would reject it in history. */
+  | 'missing_signature';
+
+/** A block removed from the message so it can go back into history — reported, not lost. */
+export interface DroppedBlock {
+  /** Its index in the stream. */
+  readonly index: number;
+  readonly type: string;
+  readonly reason: DropReason;
+  /** The raw content that did arrive: the partial input JSON, or the thinking text. */
+  readonly partial: string;
+  /** The block as it stood when dropped. */
+  readonly block: BetaContentBlock;
+}
+
+/** Something legal but noteworthy that was skipped; never silent. */
+export interface Diagnostic {
+  readonly code: 'unknown_event_type' | 'unknown_delta_type' | 'unknown_sse_field' | 'invalid_sse_retry';
+  readonly message: string;
+  readonly eventIndex: number;
+}
+
+export type { BetaMessage, BetaStopReason, BetaContentBlock };

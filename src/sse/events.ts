@@ -1,0 +1,147 @@
+import type { BetaRawMessageStreamEvent } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
+import { SseError } from './errors.js';
+
+/** `event: ping` — keep-alive, legal anywhere. The SDK has no type for it. */
+export interface PingEvent {
+  readonly type: 'ping';
+}
+
+/**
+ * Every event the Messages API stream is documented to send: the SDK's beta
+ * stream events (a superset of the stable ones), ping, and the mid-stream
+ * `event: error` whose payload is the API's ErrorResponse.
+ */
+export type StreamEvent = BetaRawMessageStreamEvent | PingEvent | ErrorResponse;
+
+/** An event whose `type` this version does not know: kept as-is for diagnostics. */
+export interface UnknownEvent {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/** Event types this version knows. Anything else is forward-compatible noise or, with `strict`, an error. */
+export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'message_start',
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+  'ping',
+  'error',
+]);
+
+/** The field each known delta type must carry as a string (citations_delta carries an object). */
+const DELTA_FIELD: Readonly<Record<string, string>> = {
+  text_delta: 'text',
+  input_json_delta: 'partial_json',
+  thinking_delta: 'thinking',
+  signature_delta: 'signature',
+};
+
+type Where = { eventIndex: number; byteOffset: number | undefined };
+
+/**
+ * One SSE event → a typed stream event. Checks exactly what the types promise
+ * and what assembly relies on, so nothing downstream can meet a TypeError.
+ */
+export function decodeEvent(name: string | undefined, data: string, eventIndex: number, byteOffset: number): StreamEvent | UnknownEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch (cause) {
+    throw new SseError('invalid_json', `event ${eventIndex}${name ? ` (${name})` : ''}: data is not JSON: ${preview(data)}`, { eventIndex, byteOffset, cause });
+  }
+  const where = { eventIndex, byteOffset };
+  const event = checkEvent(value, where);
+  if (name !== undefined && name !== event.type) {
+    throw new SseError('event_name_mismatch', `event ${eventIndex}: "event: ${name}" carries a "${event.type}" payload`, where);
+  }
+  return event;
+}
+
+/**
+ * Checks an already-parsed event (e.g. from the SDK's own stream iterator).
+ * `byteOffset` is unknown there.
+ */
+export function checkEvent(value: unknown, where: Where): StreamEvent | UnknownEvent {
+  if (!isObject(value) || typeof value['type'] !== 'string') {
+    throw malformed(where, 'an event must be a JSON object with a string "type"');
+  }
+  switch (value['type']) {
+    case 'content_block_delta': {
+      const delta = value['delta'];
+      if (!isIndex(value['index']) || !isObject(delta) || typeof delta['type'] !== 'string') {
+        throw malformed(where, 'content_block_delta needs an integer "index" and a "delta" object with a string "type"');
+      }
+      const field = DELTA_FIELD[delta['type']];
+      if (field !== undefined ? typeof delta[field] !== 'string' : !deltaPayloadOk(delta)) {
+        throw malformed(where, `${delta['type']} lacks its payload field`);
+      }
+      break;
+    }
+    case 'content_block_start': {
+      const block = value['content_block'];
+      if (!isIndex(value['index']) || !isObject(block) || typeof block['type'] !== 'string') {
+        throw malformed(where, 'content_block_start needs an integer "index" and a "content_block" object with a string "type"');
+      }
+      break;
+    }
+    case 'content_block_stop':
+      if (!isIndex(value['index'])) throw malformed(where, 'content_block_stop needs an integer "index"');
+      break;
+    case 'message_start': {
+      const message = value['message'];
+      if (!isObject(message) || !Array.isArray(message['content']) || message['content'].length !== 0 || !isObject(message['usage'])) {
+        throw malformed(where, 'message_start needs a "message" with an empty "content" array and a "usage" object');
+      }
+      break;
+    }
+    case 'message_delta': {
+      const usage = value['usage'];
+      if (!isObject(value['delta']) || (usage !== undefined && usage !== null && !isObject(usage))) {
+        throw malformed(where, 'message_delta needs a "delta" object (and "usage", if present, must be an object)');
+      }
+      break;
+    }
+    case 'error': {
+      const error = value['error'];
+      if (!isObject(error) || typeof error['type'] !== 'string') {
+        throw malformed(where, 'an error event needs an "error" object with a string "type"');
+      }
+      break;
+    }
+  }
+  return value as unknown as StreamEvent | UnknownEvent;
+}
+
+function deltaPayloadOk(delta: Record<string, unknown>): boolean {
+  switch (delta['type']) {
+    case 'citations_delta':
+      return isObject(delta['citation']);
+    case 'compaction_delta':
+      return delta['content'] === null || typeof delta['content'] === 'string';
+    default:
+      return true;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+function malformed(where: Where, what: string): SseError {
+  return new SseError('malformed_event', `event ${where.eventIndex}: ${what}`, {
+    eventIndex: where.eventIndex,
+    ...(where.byteOffset === undefined ? {} : { byteOffset: where.byteOffset }),
+  });
+}
+
+function preview(data: string): string {
+  return JSON.stringify(data.length > 60 ? `${data.slice(0, 60)}…` : data);
+}

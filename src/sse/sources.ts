@@ -1,0 +1,41 @@
+import type { Readable } from 'node:stream';
+import { SseError } from './errors.js';
+
+/**
+ * Everything turnstate reads a stream from: a fetch `Response`, a web
+ * `ReadableStream`, a Node `Readable`, any (async) iterable of byte or text
+ * chunks, or of already-parsed events (such as the SDK's own
+ * `client.messages.create({ stream: true })`), or the whole body at once.
+ */
+export type StreamSource =
+  | Response
+  | ReadableStream<Uint8Array>
+  | Readable
+  | AsyncIterable<unknown>
+  | Iterable<unknown>
+  | string
+  | Uint8Array
+  | ArrayBuffer;
+
+/** One item read from a source: bytes, text, or an already-parsed event object. */
+export type SourceItem = Uint8Array | string | object;
+
+/** Turns any {@link StreamSource} into one (async) iterable of items. */
+export function iterateSource(source: StreamSource): AsyncIterable<SourceItem> | Iterable<SourceItem> {
+  if (typeof source === 'string' || source instanceof Uint8Array) return [source];
+  if (source instanceof ArrayBuffer) return [new Uint8Array(source)];
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    return source.body === null ? [] : (source.body as unknown as AsyncIterable<Uint8Array>);
+  }
+  if (source !== null && typeof source === 'object') {
+    if (Symbol.asyncIterator in source) return source as AsyncIterable<SourceItem>;
+    if (Symbol.iterator in source) return source as Iterable<SourceItem>;
+  }
+  throw new SseError('unsupported_source', `cannot read a stream from ${describe(source)}: pass a Response, a ReadableStream, a Node Readable, an (async) iterable of chunks or events, a string or a Uint8Array`, { eventIndex: 0 });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  return `a ${value.constructor?.name ?? 'plain object'}`;
+}

@@ -1,0 +1,132 @@
+import { APIError } from '@anthropic-ai/sdk';
+import { StreamError } from '../../machines/stream.errors.js';
+import { TurnstateError } from '../errors.js';
+import { SseError } from '../sse/errors.js';
+import { iterateSource, type StreamSource } from '../sse/sources.js';
+import { TurnParser } from './turn-parser.js';
+import type { TurnHandlers, TurnOptions, TurnResult } from './types.js';
+
+export interface ParseOptions extends TurnOptions {
+  /** Aborts the read; the result then fails with SseError `aborted`, keeping what arrived. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Reads a whole stream and returns the verdict. Never rejects for a bad
+ * stream: `result.ok` is false and `result.error` says why, with the partial
+ * message beside it.
+ */
+export async function parseTurn(source: StreamSource, options: ParseOptions = {}): Promise<TurnResult> {
+  const turn = new TurnParser(options);
+  await pump(source, turn, options.signal);
+  return turn.end();
+}
+
+/** Parses a whole body held in memory, synchronously. */
+export function parseTurnSync(source: string | Uint8Array | Iterable<unknown>, options: TurnOptions = {}): TurnResult {
+  const turn = new TurnParser(options);
+  try {
+    for (const item of iterateSource(source) as Iterable<unknown>) feed(turn, item);
+  } catch (error) {
+    if (!(error instanceof TurnstateError)) throw error;
+  }
+  return turn.end();
+}
+
+/** One item of `iterateTurn`: a listener call, as data. */
+export type TurnStreamEvent = {
+  [K in keyof TurnHandlers]: { readonly type: K; readonly args: Parameters<TurnHandlers[K]> };
+}[keyof TurnHandlers];
+
+/**
+ * The async-iterator interface: yields what listeners would receive, in
+ * order, and returns the verdict.
+ *
+ * ```ts
+ * const it = iterateTurn(response);
+ * for (let r = await it.next(); !r.done; r = await it.next()) if (r.value.type === 'text') out.write(r.value.args[0]);
+ * ```
+ */
+export async function* iterateTurn(
+  source: StreamSource,
+  options: ParseOptions & { readonly only?: readonly (keyof TurnHandlers)[] } = {},
+): AsyncGenerator<TurnStreamEvent, TurnResult, undefined> {
+  const turn = new TurnParser(options);
+  const queue: TurnStreamEvent[] = [];
+  const names = options.only ?? (['text', 'thinking', 'citation', 'signature', 'inputJson', 'contentBlock', 'stop', 'message', 'diagnostic', 'error'] as const);
+  for (const type of names) turn.on(type, ((...args: unknown[]) => queue.push({ type, args } as unknown as TurnStreamEvent)) as never);
+  const items = iterateSource(source);
+  try {
+    for await (const item of abortable(items, options.signal)) {
+      feed(turn, item);
+      while (queue.length > 0) yield queue.shift() as TurnStreamEvent;
+    }
+  } catch (error) {
+    fail(turn, error, options.signal);
+  }
+  const result = turn.end();
+  while (queue.length > 0) yield queue.shift() as TurnStreamEvent;
+  return result;
+}
+
+async function pump(source: StreamSource, turn: TurnParser, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    for await (const item of abortable(iterateSource(source), signal)) feed(turn, item);
+  } catch (error) {
+    fail(turn, error, signal);
+  }
+}
+
+function feed(turn: TurnParser, item: unknown): void {
+  if (typeof item === 'string' || item instanceof Uint8Array) turn.write(item);
+  else turn.writeEvent(item);
+}
+
+/** Maps what a source can throw to the typed error the turn fails with. */
+function fail(turn: TurnParser, error: unknown, signal: AbortSignal | undefined): void {
+  if (error instanceof TurnstateError) {
+    turn.abort(error);
+    return;
+  }
+  const at = { eventIndex: turn.result.eventCount };
+  if (signal?.aborted) {
+    turn.abort(new SseError('aborted', 'the read was aborted', { ...at, cause: signal.reason }));
+  } else if (error instanceof APIError && error.status === undefined) {
+    // The SDK's own iterator turns `event: error` into an APIError; keep its error type.
+    const body = error.error as { error?: { type?: string; message?: string }; request_id?: string } | undefined;
+    const type = body?.error?.type ?? 'api_error';
+    const streamError = new StreamError('api_error', `the API reported ${type}: ${body?.error?.message ?? error.message}`, {
+      eventIndex: at.eventIndex, byteOffset: null, state: turn.snapshot.state, expected: 'the stream to continue', got: 'error',
+      apiErrorType: type, requestId: body?.request_id ?? null,
+    });
+    turn.abort(streamError);
+  } else {
+    turn.abort(new SseError('source_failed', `reading the stream failed: ${error instanceof Error ? error.message : String(error)}`, { ...at, cause: error }));
+  }
+}
+
+/** Iterates, but stops at once when `signal` fires, even if the source is stuck waiting. */
+async function* abortable<T>(items: AsyncIterable<T> | Iterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  if (signal === undefined) {
+    yield* items;
+    return;
+  }
+  signal.throwIfAborted();
+  const iterator = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}

@@ -1,0 +1,339 @@
+import { createActor, type Actor } from 'xstate';
+import type {
+  BetaContentBlock,
+  BetaMessage,
+  BetaRawContentBlockDeltaEvent,
+  BetaRawContentBlockStartEvent,
+  BetaRawMessageDeltaEvent,
+  BetaRawMessageStartEvent,
+  BetaStopReason,
+} from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
+import { deltaTable, expectedIn, fitsOpenBlock, stateName, streamMachine, type StreamContext } from '../../machines/stream.machine.js';
+import { StreamError, type StreamErrorCode } from '../../machines/stream.errors.js';
+import { MessageAssembler } from '../assemble/assembler.js';
+import { IncrementalJsonParser } from '../assemble/partial-json.js';
+import type { Diagnostic } from '../assemble/types.js';
+import { TurnstateError } from '../errors.js';
+import { checkEvent, decodeEvent, type StreamEvent, type UnknownEvent } from '../sse/events.js';
+import { SseError } from '../sse/errors.js';
+import { SseFramer } from '../sse/framer.js';
+import type { TurnHandlers, TurnOptions, TurnResult, TurnSnapshot } from './types.js';
+
+type Listeners = { [K in keyof TurnHandlers]: TurnHandlers[K][] };
+type DeltaEvent = BetaRawContentBlockDeltaEvent;
+
+const MAX_DIAGNOSTICS = 1000;
+
+/**
+ * The push interface: feed bytes or events synchronously — no promise per
+ * event — and read the snapshot at any time. `parseTurn` and `iterateTurn`
+ * are built on it.
+ *
+ * ```ts
+ * const turn = new TurnParser().on('text', (delta) => res.write(delta));
+ * for await (const chunk of body) turn.write(chunk);
+ * const result = turn.end(); // result.ok, result.message, result.stopReason …
+ * ```
+ *
+ * `write` throws the typed error (SseError / StreamError) the first time the
+ * input goes wrong, and again on every later call; `end()` never throws.
+ */
+export class TurnParser {
+  readonly #options: TurnOptions;
+  readonly #framer: SseFramer;
+  readonly #assembler: MessageAssembler;
+  readonly #actor: Actor<typeof streamMachine>;
+  readonly #listeners: Listeners = {
+    event: [], text: [], citation: [], thinking: [], signature: [], inputJson: [],
+    contentBlock: [], stop: [], message: [], diagnostic: [], state: [], error: [],
+  };
+  readonly #trace: string[] = [];
+  readonly #diagnostics: Diagnostic[] = [];
+  readonly #fastPath: boolean;
+  #state: string;
+  #context: StreamContext;
+  /** Delta types the current state takes without an actor step, per the machine's own table. */
+  #fastDeltas: readonly string[] | null = null;
+  #events = 0;
+  #byteOffset: number | null = null;
+  #error: TurnstateError | null = null;
+  #ended = false;
+  #input: IncrementalJsonParser | null = null;
+
+  constructor(options: TurnOptions = {}) {
+    this.#options = options;
+    this.#fastPath = options.actorSteps !== 'every-event';
+    this.#assembler = new MessageAssembler(() => this.#events);
+    this.#framer = new SseFramer(this.#onFrame, {
+      ...(options.maxEventSize === undefined ? {} : { maxEventSize: options.maxEventSize }),
+      onNotice: (code, message, eventIndex) => this.#diagnose({ code, message, eventIndex }),
+    });
+    const assembler = this.#assembler;
+    const machine = streamMachine.provide({
+      actions: {
+        startMessage: ({ event }) => assembler.start(event as BetaRawMessageStartEvent),
+        openBlock: ({ event }) => assembler.open(event as BetaRawContentBlockStartEvent),
+        applyDelta: ({ event }) => assembler.delta(event as DeltaEvent),
+        closeBlock: ({ event }) => void assembler.close((event as { index: number }).index, this.#events),
+        applyMessageDelta: ({ event }) => assembler.messageDelta(event as BetaRawMessageDeltaEvent),
+        recordSkipped: ({ event }) => this.#diagnoseSkipped(event),
+      },
+    });
+    this.#actor = createActor(machine, {
+      input: { strict: options.strict ?? false },
+      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+    });
+    this.#actor.start();
+    const snapshot = this.#actor.getSnapshot();
+    this.#context = snapshot.context;
+    this.#state = stateName(snapshot.value);
+    this.#trace.push(this.#state);
+    for (const [name, handler] of Object.entries(options.on ?? {})) {
+      this.on(name as keyof TurnHandlers, handler as never);
+    }
+  }
+
+  on<K extends keyof TurnHandlers>(name: K, handler: TurnHandlers[K]): this {
+    this.#listeners[name].push(handler);
+    return this;
+  }
+
+  off<K extends keyof TurnHandlers>(name: K, handler: TurnHandlers[K]): this {
+    const list = this.#listeners[name];
+    const at = list.indexOf(handler);
+    if (at !== -1) list.splice(at, 1);
+    return this;
+  }
+
+  /** Feeds raw SSE bytes or text; chunks may split anything, even a UTF-8 character. */
+  write(chunk: Uint8Array | string): void {
+    this.#guard();
+    try {
+      if (typeof chunk === 'string') this.#framer.pushText(chunk);
+      else this.#framer.pushBytes(chunk);
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** Feeds one already-parsed event, e.g. from the SDK's `messages.create({ stream: true })`. */
+  writeEvent(event: unknown): void {
+    this.#guard();
+    try {
+      this.#byteOffset = null;
+      this.#handle(checkEvent(event, { eventIndex: this.#events, byteOffset: undefined }));
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** Ends the input and returns the verdict. Never throws. */
+  end(): TurnResult {
+    if (!this.#ended && this.#error === null) {
+      this.#ended = true;
+      try {
+        this.#framer.end();
+        if (this.#state !== 'complete') this.#raise('incomplete_stream', `the stream ended after ${this.#events} events, before message_stop`, null);
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
+    this.#ended = true;
+    return this.result;
+  }
+
+  /** Fails the turn from outside (an aborted read, a dropped connection) so the result keeps what arrived. */
+  abort(error: TurnstateError): TurnResult {
+    if (this.#error === null) this.#fail(error);
+    this.#ended = true;
+    return this.result;
+  }
+
+  /** The verdict so far; final once `end()` has been called. */
+  get result(): TurnResult {
+    const base = { dropped: this.#assembler.dropped, diagnostics: this.#diagnostics, trace: this.#trace, eventCount: this.#events };
+    const message = this.#assembler.current();
+    const stopReason = this.#assembler.stopKnown ? ((message as BetaMessage).stop_reason as BetaStopReason) : null;
+    if (this.#error === null && this.#state === 'complete') {
+      return { ...base, ok: true, message: message as BetaMessage, stopReason: stopReason as BetaStopReason, error: null };
+    }
+    const error = this.#error ?? this.#streamError('incomplete_stream', `the stream has not ended (${this.#events} events so far)`, null);
+    return { ...base, ok: false, message, stopReason, error };
+  }
+
+  get snapshot(): TurnSnapshot {
+    const state = this.#state;
+    const dropped = this.#assembler.dropped;
+    const message = this.#assembler.current();
+    if (this.#error !== null) return { status: 'failed', state, message, error: this.#error, dropped };
+    if (message === null) return { status: 'awaiting_message', state, message: null };
+    if (!this.#assembler.stopKnown) return { status: 'streaming', state, message };
+    const full = message as BetaMessage;
+    const stopReason = full.stop_reason as BetaStopReason;
+    return { status: state === 'complete' ? 'complete' : 'finishing', state, message: full, stopReason, dropped };
+  }
+
+  /** The complete message; throws the typed error if the stream was not valid and complete. */
+  finalMessage(): BetaMessage {
+    const result = this.end();
+    if (!result.ok) throw result.error;
+    return result.message;
+  }
+
+  #onFrame = (name: string | undefined, data: string, _index: number, byteOffset: number): void => {
+    this.#byteOffset = byteOffset;
+    this.#handle(decodeEvent(name, data, this.#events, byteOffset));
+  };
+
+  #handle(event: StreamEvent | UnknownEvent): void {
+    const index = this.#events++;
+    if (event.type === 'content_block_delta' && this.#fastDeltas !== null && fitsOpenBlock(this.#context, event as DeltaEvent, this.#fastDeltas)) {
+      // The machine would take its targetless `fitsOpenBlock` transition here; apply it without the step.
+      this.#assembler.delta(event as DeltaEvent);
+    } else {
+      this.#step(event, index);
+    }
+    this.#emitFor(event, index);
+  }
+
+  #step(event: StreamEvent | UnknownEvent, index: number): void {
+    const before = this.#state;
+    const context = this.#context;
+    this.#actor.send(event as StreamEvent);
+    const snapshot = this.#actor.getSnapshot();
+    this.#context = snapshot.context;
+    const after = stateName(snapshot.value);
+    if (after !== before) {
+      this.#state = after;
+      this.#fastDeltas = this.#fastPath ? (deltaTable.get(after) ?? null) : null;
+      this.#trace.push(after);
+      for (const listener of this.#listeners.state) listener(after);
+    }
+    if (after === 'violated') {
+      const code = snapshot.context.violation ?? 'unexpected_event';
+      const where = 'index' in event && typeof event.index === 'number' ? ` (index ${event.index})` : '';
+      throw this.#streamError(code, `event ${index}: ${event.type}${where} is not allowed in state ${before}; expected ${expectedIn(before, context)}`, event.type, before, context);
+    }
+    if (after === 'apiErrored') {
+      const body = event as ErrorResponse;
+      throw this.#streamError('api_error', `event ${index}: the API reported ${body.error.type}: ${body.error.message}`, 'error', before, context, body);
+    }
+    const bad = this.#assembler.invalidToolInput;
+    if (bad !== null) {
+      throw this.#streamError('invalid_tool_input', `tool block ${bad.index}: ${bad.reason}, and the stop reason does not truncate`, event.type, before, context);
+    }
+  }
+
+  #emitFor(event: StreamEvent | UnknownEvent, index: number): void {
+    const l = this.#listeners;
+    for (const listener of l.event) listener(event, index);
+    switch (event.type) {
+      case 'content_block_delta': {
+        const { delta, index: block } = event as DeltaEvent;
+        switch (delta.type) {
+          case 'text_delta':
+            for (const listener of l.text) listener(delta.text, block);
+            break;
+          case 'thinking_delta':
+            for (const listener of l.thinking) listener(delta.thinking, block);
+            break;
+          case 'signature_delta':
+            for (const listener of l.signature) listener(delta.signature, block);
+            break;
+          case 'citations_delta':
+            for (const listener of l.citation) listener(delta.citation, block);
+            break;
+          case 'input_json_delta':
+            if (l.inputJson.length > 0) this.#emitInput(delta.partial_json, block);
+            break;
+        }
+        break;
+      }
+      case 'content_block_start':
+        this.#input = this.#options.partialToolInput ? new IncrementalJsonParser() : null;
+        break;
+      case 'content_block_stop': {
+        const message = this.#assembler.current();
+        const block = message?.content.at(-1);
+        if (block !== undefined) for (const listener of l.contentBlock) listener(block as BetaContentBlock, (event as { index: number }).index);
+        break;
+      }
+      case 'message_delta': {
+        const message = this.#assembler.current() as BetaMessage;
+        for (const listener of l.stop) listener(message.stop_reason, this.#assembler.dropped);
+        break;
+      }
+      case 'message_stop': {
+        const message = this.#assembler.current() as BetaMessage;
+        for (const listener of l.message) listener(message);
+        break;
+      }
+    }
+  }
+
+  #emitInput(partialJson: string, block: number): void {
+    let soFar: unknown;
+    if (this.#input !== null) {
+      try {
+        this.#input.write(partialJson);
+        soFar = this.#input.value;
+      } catch {
+        // Broken JSON is judged at content_block_stop; until then there is just no partial value.
+        this.#input = null;
+      }
+    }
+    for (const listener of this.#listeners.inputJson) listener(partialJson, block, soFar);
+  }
+
+  #diagnoseSkipped(event: StreamEvent | UnknownEvent): void {
+    const isDelta = event.type === 'content_block_delta';
+    const type = isDelta ? (event as DeltaEvent).delta.type : event.type;
+    this.#diagnose({
+      code: isDelta ? 'unknown_delta_type' : 'unknown_event_type',
+      message: `skipped ${isDelta ? 'delta' : 'event'} of unknown type "${type}" (strict mode would reject it)`,
+      eventIndex: this.#events - 1,
+    });
+  }
+
+  #diagnose(diagnostic: Diagnostic): void {
+    if (this.#diagnostics.length < MAX_DIAGNOSTICS) this.#diagnostics.push(diagnostic);
+    for (const listener of this.#listeners.diagnostic) listener(diagnostic);
+  }
+
+  #raise(code: StreamErrorCode, message: string, got: string | null): never {
+    throw this.#streamError(code, message, got, this.#state, this.#context);
+  }
+
+  #streamError(code: StreamErrorCode, message: string, got: string | null, state = this.#state, context = this.#context, body?: ErrorResponse): StreamError {
+    const incomplete = code === 'incomplete_stream';
+    return new StreamError(code, message, {
+      eventIndex: incomplete ? this.#events : this.#events - 1,
+      byteOffset: incomplete ? (this.#framer.bytesSeen || null) : this.#byteOffset,
+      state,
+      expected: expectedIn(state, context),
+      got,
+      ...(body === undefined ? {} : { apiErrorType: body.error.type, requestId: body.request_id ?? null }),
+    });
+  }
+
+  #guard(): void {
+    if (this.#error !== null) throw this.#error;
+    if (this.#ended) throw new Error('TurnParser: write after end()');
+  }
+
+  /** Records the first error, with everything assembled so far attached. */
+  #fail(error: unknown): TurnstateError {
+    if (this.#error !== null) return this.#error;
+    if (!(error instanceof TurnstateError)) throw error;
+    if (error instanceof StreamError || error instanceof SseError) {
+      error.partial = this.#assembler.current();
+      error.dropped = this.#assembler.dropped;
+    }
+    if (error instanceof StreamError && this.#assembler.stopKnown) error.stopReason = (error.partial as BetaMessage).stop_reason;
+    this.#error = error;
+    this.#actor.stop();
+    for (const listener of this.#listeners.error) listener(error);
+    return error;
+  }
+}

@@ -1,0 +1,117 @@
+import type {
+  BetaContentBlock,
+  BetaMessage,
+  BetaStopReason,
+  BetaTextCitation,
+} from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Diagnostic, DroppedBlock, StreamingMessage } from '../assemble/types.js';
+import type { TurnstateError } from '../errors.js';
+import type { StreamEvent, UnknownEvent } from '../sse/events.js';
+
+export interface TurnOptions {
+  /** Unknown event and delta types become errors instead of diagnostics. Default false. */
+  readonly strict?: boolean;
+  /** Largest SSE line or event, in characters, before `line_too_long`. Default 64 MiB. */
+  readonly maxEventSize?: number;
+  /**
+   * Parse tool input as it streams and pass the value so far to `inputJson`
+   * listeners. Linear in the input's total size. Default false.
+   */
+  readonly partialToolInput?: boolean;
+  /**
+   * `boundaries` (default): the actor steps on every event that can change
+   * state; deltas that fit the open block are applied by the same guard
+   * without a step. `every-event`: every event is an actor step — slower,
+   * for watching each delta in the inspector.
+   */
+  readonly actorSteps?: 'boundaries' | 'every-event';
+  /** XState inspection hook, e.g. `createBrowserInspector().inspect` from @statelyai/inspect. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Listeners, as with `turn.on(...)`. */
+  readonly on?: Partial<TurnHandlers>;
+}
+
+/** What a stream tells its listeners, named as the SDK's MessageStream names them. */
+export interface TurnHandlers {
+  /** Every event, once accepted by the machine. */
+  event(event: StreamEvent | UnknownEvent, eventIndex: number): void;
+  /** A text block grew. */
+  text(delta: string, blockIndex: number): void;
+  citation(citation: BetaTextCitation, blockIndex: number): void;
+  thinking(delta: string, blockIndex: number): void;
+  signature(signature: string, blockIndex: number): void;
+  /**
+   * A tool block's input grew. `inputSoFar` is the partially parsed input when
+   * `partialToolInput` is on (objects are updated in place), else undefined.
+   */
+  inputJson(partialJson: string, blockIndex: number, inputSoFar: unknown): void;
+  /** A block got its content_block_stop. */
+  contentBlock(block: BetaContentBlock, blockIndex: number): void;
+  /** message_delta arrived: the stop reason is known. */
+  stop(stopReason: BetaStopReason | null, dropped: readonly DroppedBlock[]): void;
+  /** message_stop arrived: the message is complete. */
+  message(message: BetaMessage): void;
+  diagnostic(diagnostic: Diagnostic): void;
+  /** The machine moved to another state (names as the inspector shows them). */
+  state(state: string): void;
+  error(error: TurnstateError): void;
+}
+
+/**
+ * Where a stream stands. The stop reason is on the type only once `status`
+ * says the closing message_delta has arrived, so branching early does not compile.
+ */
+export type TurnSnapshot =
+  | { readonly status: 'awaiting_message'; readonly state: string; readonly message: null }
+  | { readonly status: 'streaming'; readonly state: string; readonly message: StreamingMessage }
+  | {
+      /** message_delta arrived; message_stop has not. */
+      readonly status: 'finishing';
+      readonly state: string;
+      readonly message: BetaMessage;
+      readonly stopReason: BetaStopReason;
+      readonly dropped: readonly DroppedBlock[];
+    }
+  | {
+      readonly status: 'complete';
+      readonly state: string;
+      readonly message: BetaMessage;
+      readonly stopReason: BetaStopReason;
+      readonly dropped: readonly DroppedBlock[];
+    }
+  | {
+      readonly status: 'failed';
+      readonly state: string;
+      readonly message: StreamingMessage | null;
+      readonly error: TurnstateError;
+      readonly dropped: readonly DroppedBlock[];
+    };
+
+interface TurnResultBase {
+  readonly dropped: readonly DroppedBlock[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** The machine states visited, in order. */
+  readonly trace: readonly string[];
+  readonly eventCount: number;
+}
+
+/** A valid, complete stream: the message is ready to go back into history. */
+export interface CompleteTurn extends TurnResultBase {
+  readonly ok: true;
+  readonly message: BetaMessage;
+  readonly stopReason: BetaStopReason;
+  readonly error: null;
+}
+
+/** Anything else: the typed error, and everything that did arrive. */
+export interface FailedTurn extends TurnResultBase {
+  readonly ok: false;
+  /** The message assembled so far (its stop fields hidden unless message_delta arrived), or null before message_start. */
+  readonly message: StreamingMessage | null;
+  /** Known when message_delta arrived before the failure. */
+  readonly stopReason: BetaStopReason | null;
+  readonly error: TurnstateError;
+}
+
+export type TurnResult = CompleteTurn | FailedTurn;
