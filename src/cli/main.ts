@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { replayCommand } from './commands/replay.js';
+import { runCommand } from './commands/run.js';
+import { resumeCommand } from './commands/resume.js';
+import { demoCommand } from './commands/demo.js';
+import { EXIT, UsageError, type CliIO, type Command } from './io.js';
+
+const COMMANDS: readonly Command[] = [demoCommand, replayCommand, runCommand, resumeCommand];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: turnstate <command> [options]',
+    '',
+    'Strict parsing of Claude Messages API streams, and an agent loop that',
+    'branches on stop_reason, never on the text.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `turnstate <command> --help` for a command\'s options.',
+    '',
+  ].join('\n');
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI; resolves to the exit code. Usage errors are one line on stderr, never a stack trace. */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(help());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`turnstate: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`turnstate: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (io.env['TURNSTATE_DEBUG'] && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+    return EXIT.failed;
+  }
+}
