@@ -32,52 +32,36 @@ export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
   'error',
 ]);
 
-/** The field each known delta type must carry as a string (citations_delta carries an object). */
-const DELTA_FIELD: Readonly<Record<string, string>> = {
-  text_delta: 'text',
-  input_json_delta: 'partial_json',
-  thinking_delta: 'thinking',
-  signature_delta: 'signature',
-};
-
-type Where = { eventIndex: number; byteOffset: number | undefined };
 
 /**
  * One SSE event → a typed stream event. Checks exactly what the types promise
  * and what assembly relies on, so nothing downstream can meet a TypeError.
  */
-export function decodeEvent(name: string | undefined, data: string, eventIndex: number, byteOffset: number): StreamEvent | UnknownEvent {
+export function decodeEvent(name: string | undefined, data: string, eventIndex: number): StreamEvent | UnknownEvent {
   let value: unknown;
   try {
     value = JSON.parse(data);
   } catch (cause) {
-    throw new SseError('invalid_json', `event ${eventIndex}${name ? ` (${name})` : ''}: data is not JSON: ${preview(data)}`, { eventIndex, byteOffset, cause });
+    throw new SseError('invalid_json', `event ${eventIndex}${name ? ` (${name})` : ''}: data is not JSON: ${preview(data)}`, { eventIndex, cause });
   }
-  const where = { eventIndex, byteOffset };
-  const event = checkEvent(value, where);
+  const event = checkEvent(value, eventIndex);
   if (name !== undefined && name !== event.type) {
-    throw new SseError('event_name_mismatch', `event ${eventIndex}: "event: ${name}" carries a "${event.type}" payload`, where);
+    throw new SseError('event_name_mismatch', `event ${eventIndex}: "event: ${name}" carries a "${event.type}" payload`, { eventIndex });
   }
   return event;
 }
 
-/**
- * Checks an already-parsed event (e.g. from the SDK's own stream iterator).
- * `byteOffset` is unknown there.
- */
-export function checkEvent(value: unknown, where: Where): StreamEvent | UnknownEvent {
+/** Checks an already-parsed event (e.g. from the SDK's own stream iterator). */
+export function checkEvent(value: unknown, eventIndex: number): StreamEvent | UnknownEvent {
+  const where = eventIndex;
   if (!isObject(value) || typeof value['type'] !== 'string') {
     throw malformed(where, 'an event must be a JSON object with a string "type"');
   }
   switch (value['type']) {
     case 'content_block_delta': {
       const delta = value['delta'];
-      if (!isIndex(value['index']) || !isObject(delta) || typeof delta['type'] !== 'string') {
-        throw malformed(where, 'content_block_delta needs an integer "index" and a "delta" object with a string "type"');
-      }
-      const field = DELTA_FIELD[delta['type']];
-      if (field !== undefined ? typeof delta[field] !== 'string' : !deltaPayloadOk(delta)) {
-        throw malformed(where, `${delta['type']} lacks its payload field`);
+      if (!isIndex(value['index']) || !isObject(delta) || !deltaPayloadOk(delta)) {
+        throw malformed(where, 'content_block_delta needs an integer "index" and a "delta" object with a string "type" and the payload field that type carries');
       }
       break;
     }
@@ -116,14 +100,23 @@ export function checkEvent(value: unknown, where: Where): StreamEvent | UnknownE
   return value as unknown as StreamEvent | UnknownEvent;
 }
 
+/** The payload field each known delta type carries; an unknown type needs only its name. Hot: runs on every delta. */
 function deltaPayloadOk(delta: Record<string, unknown>): boolean {
   switch (delta['type']) {
+    case 'text_delta':
+      return typeof delta['text'] === 'string';
+    case 'input_json_delta':
+      return typeof delta['partial_json'] === 'string';
+    case 'thinking_delta':
+      return typeof delta['thinking'] === 'string';
+    case 'signature_delta':
+      return typeof delta['signature'] === 'string';
     case 'citations_delta':
       return isObject(delta['citation']);
     case 'compaction_delta':
       return delta['content'] === null || typeof delta['content'] === 'string';
     default:
-      return true;
+      return typeof delta['type'] === 'string';
   }
 }
 
@@ -132,14 +125,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isIndex(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+  return typeof value === 'number' && value >>> 0 === value;
 }
 
-function malformed(where: Where, what: string): SseError {
-  return new SseError('malformed_event', `event ${where.eventIndex}: ${what}`, {
-    eventIndex: where.eventIndex,
-    ...(where.byteOffset === undefined ? {} : { byteOffset: where.byteOffset }),
-  });
+/** The byte offset is added by the turn layer, which computes it only when an error needs it. */
+function malformed(eventIndex: number, what: string): SseError {
+  return new SseError('malformed_event', `event ${eventIndex}: ${what}`, { eventIndex });
 }
 
 function preview(data: string): string {

@@ -2,10 +2,18 @@ import { createParser, type EventSourceMessage, type EventSourceParser, type Par
 import { SseError } from './errors.js';
 
 /** Receives each framed event; `index` counts every event (pings included) from 0. */
-export type FrameSink = (name: string | undefined, data: string, index: number, byteOffset: number) => void;
+export type FrameSink = (name: string | undefined, data: string, index: number) => void;
 
 /** Something in the framing that is legal SSE but worth reporting (an unknown field, a bad `retry`). */
 export type FrameNotice = (code: 'unknown_sse_field' | 'invalid_sse_retry', message: string, eventIndex: number) => void;
+
+/** Where a payload starts: character `pos` of a decoded chunk that began at byte `base`. */
+interface Spot {
+  text: string;
+  base: number;
+  ascii: boolean;
+  pos: number;
+}
 
 export interface FramerOptions {
   /** Largest line or event, in characters, before `line_too_long`. Default 64 MiB. */
@@ -25,11 +33,14 @@ const noNotice: FrameNotice = () => {};
  * without its blank line (the SDK drops it), and the byte offset of every event.
  *
  * Byte offsets: eventsource-parser reports events without positions, so each
- * event's `data` payload is found again in the chunk it came from, searching
- * forward from the previous payload (one short `indexOf` per event — cheap
- * next to `JSON.parse`). A payload that began in an earlier chunk is located
- * when that chunk was fed. Offsets are exact for single-line `data`, which is
- * what the Messages API sends.
+ * event's `data:` field is found again in the chunk it came from, searching
+ * forward from the previous payload — one `indexOf` of a five-character
+ * needle per event. Only the character position is kept; converting it to a
+ * byte offset (which costs a pass over the chunk when it is not ASCII) waits
+ * until someone asks, which is almost always never: on an error. A payload
+ * that began in an earlier chunk is located when that chunk was fed. Offsets
+ * are exact for single-line `data` (what the Messages API sends) unless a
+ * comment line between events contains `data:`.
  */
 export class SseFramer {
   readonly #parser: EventSourceParser;
@@ -42,11 +53,12 @@ export class SseFramer {
   #base = 0;
   #text = '';
   #ascii = true;
-  /** Search position in `#text`, and the absolute byte offset it corresponds to. */
+  /** Search position in `#text`: just past the last payload found. */
   #cursor = 0;
-  #cursorByte = 0;
+  /** Where the latest event's payload starts (`pos` -1: not found). Reused: no allocation per event. */
+  readonly #spot: Spot = { text: '', base: 0, ascii: true, pos: -1 };
   /** A payload that started in an earlier chunk: where, and how many of its characters came before this chunk. */
-  #pending: { byte: number; chars: number } | null = null;
+  #pending: { spot: Spot; chars: number } | null = null;
   #failure: SseError | null = null;
 
   constructor(sink: FrameSink, options: FramerOptions = {}) {
@@ -62,6 +74,13 @@ export class SseFramer {
   /** Events framed so far. */
   get eventCount(): number {
     return this.#events;
+  }
+
+  /** Byte offset of the latest event's `data` payload; null if it could not be located. */
+  eventOffset(): number | null {
+    const spot = this.#spot;
+    if (spot.pos < 0) return null;
+    return spot.base + (spot.ascii ? spot.pos : Buffer.byteLength(spot.text.slice(0, spot.pos), 'utf8'));
   }
 
   /** Byte offset just past everything fed so far. */
@@ -118,7 +137,6 @@ export class SseFramer {
     this.#text = text;
     this.#ascii = bytes === text.length;
     this.#cursor = 0;
-    this.#cursorByte = this.#base;
     this.#parser.feed(text);
     if (this.#failure !== null) throw this.#failure;
     if (this.#pending !== null) {
@@ -126,42 +144,36 @@ export class SseFramer {
     } else {
       const at = text.indexOf('data:', this.#cursor);
       if (at !== -1) {
-        const value = text.charCodeAt(at + 5) === 32 ? at + 6 : at + 5;
-        this.#pending = { byte: this.#byteAt(Math.min(value, text.length)), chars: text.length - Math.min(value, text.length) };
+        const pos = Math.min(text.charCodeAt(at + 5) === 32 ? at + 6 : at + 5, text.length);
+        this.#pending = { spot: { text, base: this.#base, ascii: this.#ascii, pos }, chars: text.length - pos };
       }
     }
     this.#base += bytes;
-    this.#text = '';
-  }
-
-  /** Absolute byte offset of character `pos` of the current chunk (`pos` ≥ cursor). */
-  #byteAt(pos: number): number {
-    if (this.#ascii) return this.#base + pos;
-    return this.#cursorByte + Buffer.byteLength(this.#text.slice(this.#cursor, pos), 'utf8');
   }
 
   #onEvent = (message: EventSourceMessage): void => {
     const data = message.data;
-    let offset: number;
-    if (this.#pending !== null) {
-      offset = this.#pending.byte;
-      const cursor = Math.min(Math.max(0, data.length - this.#pending.chars), this.#text.length);
+    const pending = this.#pending;
+    if (pending !== null) {
+      Object.assign(this.#spot, pending.spot);
       this.#pending = null;
-      this.#cursorByte = this.#ascii ? this.#base + cursor : this.#base + Buffer.byteLength(this.#text.slice(0, cursor), 'utf8');
-      this.#cursor = cursor;
+      this.#cursor = Math.min(Math.max(0, data.length - pending.chars), this.#text.length);
     } else {
-      const probe = data.length > 16 ? data.slice(0, 16) : data;
-      const at = this.#text.indexOf(probe, this.#cursor);
+      const text = this.#text;
+      const at = text.indexOf('data:', this.#cursor);
+      const spot = this.#spot;
       if (at === -1) {
-        offset = this.#cursorByte;
+        spot.pos = -1;
       } else {
-        offset = this.#byteAt(at);
-        const end = Math.min(at + data.length, this.#text.length);
-        this.#cursorByte = this.#ascii ? this.#base + end : offset + Buffer.byteLength(this.#text.slice(at, end), 'utf8');
-        this.#cursor = end;
+        const pos = text.charCodeAt(at + 5) === 32 ? at + 6 : at + 5;
+        spot.text = text;
+        spot.base = this.#base;
+        spot.ascii = this.#ascii;
+        spot.pos = pos;
+        this.#cursor = pos + data.length;
       }
     }
-    this.#sink(message.event, data, this.#events++, offset);
+    this.#sink(message.event, data, this.#events++);
   };
 
   #onError = (error: ParseError): void => {

@@ -56,10 +56,13 @@ export class TurnParser {
   /** Delta types the current state takes without an actor step, per the machine's own table. */
   #fastDeltas: readonly string[] | null = null;
   #events = 0;
-  #byteOffset: number | null = null;
+  /** Whether the event in hand came from bytes, so the framer can say where it was. */
+  #fromBytes = false;
   #error: TurnstateError | null = null;
   #ended = false;
   #input: IncrementalJsonParser | null = null;
+  /** Whether anyone listens to deltas; when not, a fitting delta costs only its append. */
+  #deltaListeners = false;
 
   constructor(options: TurnOptions = {}) {
     this.#options = options;
@@ -96,6 +99,7 @@ export class TurnParser {
 
   on<K extends keyof TurnHandlers>(name: K, handler: TurnHandlers[K]): this {
     this.#listeners[name].push(handler);
+    this.#countDeltaListeners();
     return this;
   }
 
@@ -103,7 +107,13 @@ export class TurnParser {
     const list = this.#listeners[name];
     const at = list.indexOf(handler);
     if (at !== -1) list.splice(at, 1);
+    this.#countDeltaListeners();
     return this;
+  }
+
+  #countDeltaListeners(): void {
+    const l = this.#listeners;
+    this.#deltaListeners = l.event.length + l.text.length + l.thinking.length + l.signature.length + l.citation.length + l.inputJson.length > 0;
   }
 
   /** Feeds raw SSE bytes or text; chunks may split anything, even a UTF-8 character. */
@@ -121,8 +131,8 @@ export class TurnParser {
   writeEvent(event: unknown): void {
     this.#guard();
     try {
-      this.#byteOffset = null;
-      this.#handle(checkEvent(event, { eventIndex: this.#events, byteOffset: undefined }));
+      this.#fromBytes = false;
+      this.#handle(checkEvent(event, this.#events));
     } catch (error) {
       throw this.#fail(error);
     }
@@ -181,19 +191,29 @@ export class TurnParser {
     return result.message;
   }
 
-  #onFrame = (name: string | undefined, data: string, _index: number, byteOffset: number): void => {
-    this.#byteOffset = byteOffset;
-    this.#handle(decodeEvent(name, data, this.#events, byteOffset));
+  #onFrame = (name: string | undefined, data: string): void => {
+    this.#fromBytes = true;
+    this.#handle(decodeEvent(name, data, this.#events));
   };
+
+  /**
+   * Byte offset of the event being handled (its `data` payload), when the
+   * input is bytes; computed on demand, so listeners that want it pay for it.
+   */
+  get eventByteOffset(): number | null {
+    return this.#fromBytes ? this.#framer.eventOffset() : null;
+  }
 
   #handle(event: StreamEvent | UnknownEvent): void {
     const index = this.#events++;
-    if (event.type === 'content_block_delta' && this.#fastDeltas !== null && fitsOpenBlock(this.#context, event as DeltaEvent, this.#fastDeltas)) {
+    const fast = this.#fastDeltas;
+    if (fast !== null && event.type === 'content_block_delta' && fitsOpenBlock(this.#context, event as DeltaEvent, fast)) {
       // The machine would take its targetless `fitsOpenBlock` transition here; apply it without the step.
       this.#assembler.delta(event as DeltaEvent);
-    } else {
-      this.#step(event, index);
+      if (this.#deltaListeners) this.#emitFor(event, index);
+      return;
     }
+    this.#step(event, index);
     this.#emitFor(event, index);
   }
 
@@ -309,7 +329,7 @@ export class TurnParser {
     const incomplete = code === 'incomplete_stream';
     return new StreamError(code, message, {
       eventIndex: incomplete ? this.#events : this.#events - 1,
-      byteOffset: incomplete ? (this.#framer.bytesSeen || null) : this.#byteOffset,
+      byteOffset: incomplete ? (this.#framer.bytesSeen || null) : this.eventByteOffset,
       state,
       expected: expectedIn(state, context),
       got,
@@ -326,6 +346,7 @@ export class TurnParser {
   #fail(error: unknown): TurnstateError {
     if (this.#error !== null) return this.#error;
     if (!(error instanceof TurnstateError)) throw error;
+    if (error.byteOffset === null && error.eventIndex === this.#events - 1) error.byteOffset = this.eventByteOffset;
     if (error instanceof StreamError || error instanceof SseError) {
       error.partial = this.#assembler.current();
       error.dropped = this.#assembler.dropped;
