@@ -346,7 +346,8 @@ export class TurnParser {
   #fail(error: unknown): TurnstateError {
     if (this.#error !== null) return this.#error;
     if (!(error instanceof TurnstateError)) throw error;
-    if (error.byteOffset === null && error.eventIndex === this.#events - 1) error.byteOffset = this.eventByteOffset;
+    // An error about the event in hand (thrown before or after it was counted) gets that event's offset.
+    if (error.byteOffset === null && error.eventIndex !== null && error.eventIndex >= this.#events - 1) error.byteOffset = this.eventByteOffset;
     if (error instanceof StreamError || error instanceof SseError) {
       error.partial = this.#assembler.current();
       error.dropped = this.#assembler.dropped;
