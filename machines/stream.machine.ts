@@ -51,7 +51,22 @@ export interface StreamContext {
   readonly violation: StreamErrorCode | null;
 }
 
-export type MachineEvent = StreamEvent | UnknownEvent;
+/**
+ * An event whose type this version does not know, wrapped so that no wire
+ * `type` is ever handed to XState as-is (`xstate.stop`, `*` and other
+ * reserved names must not steer the actor).
+ */
+export interface UnknownEventEnvelope {
+  readonly type: 'unknown_event';
+  readonly event: UnknownEvent;
+}
+
+export type MachineEvent = StreamEvent | UnknownEventEnvelope;
+
+/** What the machine is sent for a wire event. */
+export function toMachineEvent(event: StreamEvent | UnknownEvent): MachineEvent {
+  return KNOWN_EVENT_TYPES.has(event.type) ? (event as StreamEvent) : { type: 'unknown_event', event: event as UnknownEvent };
+}
 
 type DeltaEvent = Extract<StreamEvent, { type: 'content_block_delta' }>;
 
@@ -104,8 +119,7 @@ export const streamMachine = setup({
       fitsOpenBlock(context, event as DeltaEvent, params.deltaTypes),
     stopTruncates: ({ event }) =>
       TRUNCATING_STOP_REASONS.has(String((event as BetaRawMessageDeltaEvent).delta.stop_reason)),
-    skipsUnknownEvent: ({ context, event }) => !context.strict && !KNOWN_EVENT_TYPES.has(event.type),
-    isUnknownEvent: ({ event }) => !KNOWN_EVENT_TYPES.has(event.type),
+    isLenient: ({ context }) => !context.strict,
     skipsUnknownDelta: ({ context, event }) => !context.strict && isUnknownDelta(event),
     isUnknownDelta: ({ event }) => isUnknownDelta(event),
   },
@@ -131,11 +145,8 @@ export const streamMachine = setup({
   on: {
     ping: {},
     error: { target: '#stream.apiErrored', actions: 'recordApiError' },
-    '*': [
-      { guard: 'skipsUnknownEvent', actions: 'recordSkipped' },
-      { guard: 'isUnknownEvent', ...violation('unknown_event_type') },
-      violation('unexpected_event'),
-    ],
+    unknown_event: [{ guard: 'isLenient', actions: 'recordSkipped' }, violation('unknown_event_type')],
+    '*': violation('unexpected_event'),
   },
   states: {
     awaitingMessageStart: {
@@ -189,7 +200,8 @@ export const streamMachine = setup({
     complete: {
       on: {
         ping: {},
-        '*': [{ guard: 'skipsUnknownEvent', actions: 'recordSkipped' }, violation('event_after_message_stop')],
+        unknown_event: [{ guard: 'isLenient', actions: 'recordSkipped' }, violation('event_after_message_stop')],
+        '*': violation('event_after_message_stop'),
       },
     },
     violated: { type: 'final' },

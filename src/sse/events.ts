@@ -84,8 +84,9 @@ export function checkEvent(value: unknown, eventIndex: number): StreamEvent | Un
     }
     case 'message_delta': {
       const usage = value['usage'];
-      if (!isObject(value['delta']) || (usage !== undefined && usage !== null && !isObject(usage))) {
-        throw malformed(where, 'message_delta needs a "delta" object (and "usage", if present, must be an object)');
+      const delta = value['delta'];
+      if (!isObject(delta) || (typeof delta['stop_reason'] !== 'string' && delta['stop_reason'] !== null) || (usage !== undefined && usage !== null && !isObject(usage))) {
+        throw malformed(where, 'message_delta needs a "delta" object whose "stop_reason" is a string or null (and "usage", if present, must be an object)');
       }
       break;
     }

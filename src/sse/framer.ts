@@ -7,13 +7,20 @@ export type FrameSink = (name: string | undefined, data: string, index: number) 
 /** Something in the framing that is legal SSE but worth reporting (an unknown field, a bad `retry`). */
 export type FrameNotice = (code: 'unknown_sse_field' | 'invalid_sse_retry', message: string, eventIndex: number) => void;
 
-/** Where a payload starts: character `pos` of a decoded chunk that began at byte `base`. */
+/**
+ * Where a payload starts, kept cheap to record: character `pos` of a decoded
+ * `text` that began at byte `base`, plus `extra` bytes (a space after `data:`
+ * that arrived in the next chunk). Converted to a byte offset only on demand.
+ */
 interface Spot {
   text: string;
   base: number;
   ascii: boolean;
   pos: number;
+  extra: number;
 }
+
+const DATA = 'data:';
 
 export interface FramerOptions {
   /** Largest line or event, in characters, before `line_too_long`. Default 64 MiB. */
@@ -46,7 +53,11 @@ export class SseFramer {
   readonly #parser: EventSourceParser;
   readonly #sink: FrameSink;
   readonly #notice: FrameNotice;
+  readonly #maxEventSize: number;
   #decoder: TextDecoder | null = null;
+  /** Bytes the decoder holds back (an unfinished character), and how many more that character needs. */
+  #held = 0;
+  #need = 0;
   #events = 0;
   #started = false;
   /** Bytes of input consumed before the current chunk. */
@@ -55,20 +66,23 @@ export class SseFramer {
   #ascii = true;
   /** Search position in `#text`: just past the last payload found. */
   #cursor = 0;
+  /** The end of the previous chunk, when it may hold the start of a `data:` split by the chunk boundary. */
+  #carry: Spot | null = null;
   /** Where the latest event's payload starts (`pos` -1: not found). Reused: no allocation per event. */
-  readonly #spot: Spot = { text: '', base: 0, ascii: true, pos: -1 };
-  /** A payload that started in an earlier chunk: where, and how many of its characters came before this chunk. */
-  #pending: { spot: Spot; chars: number } | null = null;
+  readonly #spot: Spot = { text: '', base: 0, ascii: true, pos: -1, extra: 0 };
+  /**
+   * A payload that started in an earlier chunk: where, how many of its
+   * characters came before the current chunk, and whether the optional space
+   * after `data:` is still to be seen.
+   */
+  #pending: { spot: Spot; chars: number; spaceUnseen: boolean } | null = null;
   #failure: SseError | null = null;
 
   constructor(sink: FrameSink, options: FramerOptions = {}) {
     this.#sink = sink;
     this.#notice = options.onNotice ?? noNotice;
-    this.#parser = createParser({
-      onEvent: this.#onEvent,
-      onError: this.#onError,
-      maxBufferSize: options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE,
-    });
+    this.#maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE;
+    this.#parser = createParser({ onEvent: this.#onEvent, onError: this.#onError, maxBufferSize: this.#maxEventSize });
   }
 
   /** Events framed so far. */
@@ -78,9 +92,7 @@ export class SseFramer {
 
   /** Byte offset of the latest event's `data` payload; null if it could not be located. */
   eventOffset(): number | null {
-    const spot = this.#spot;
-    if (spot.pos < 0) return null;
-    return spot.base + (spot.ascii ? spot.pos : Buffer.byteLength(spot.text.slice(0, spot.pos), 'utf8'));
+    return offsetOf(this.#spot);
   }
 
   /** Byte offset just past everything fed so far. */
@@ -90,50 +102,86 @@ export class SseFramer {
 
   /** Feeds raw bytes; a multibyte character may be split across calls. */
   pushBytes(chunk: Uint8Array): void {
-    let start = 0;
-    if (!this.#started && this.#decoder === null) {
-      // TextDecoder swallows the BOM; count its bytes so offsets stay true to the input.
-      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
-    }
-    this.#decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+    if (this.#failure !== null) throw this.#failure;
+    // The BOM is kept in the text (ignoreBOM) and removed by #feed, so its bytes are counted wherever chunks split it.
+    this.#decoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
     let text: string;
     try {
       text = this.#decoder.decode(chunk, { stream: true });
     } catch (cause) {
       throw this.#fail(new SseError('invalid_utf8', 'input is not valid UTF-8', { eventIndex: this.#events, byteOffset: this.#base, cause }));
     }
-    this.#base += start;
-    this.#feed(text, chunk.length - start);
+    const heldBefore = this.#held;
+    this.#trackHeld(chunk);
+    this.#feed(text, heldBefore + chunk.length - this.#held);
   }
 
   /** Feeds already-decoded text. */
   pushText(text: string): void {
-    if (!this.#started && this.#base === 0 && text.charCodeAt(0) === BOM) {
-      text = text.slice(1);
-      this.#base = 3;
-    }
-    this.#feed(text, -1);
+    this.#feed(text, Buffer.byteLength(text, 'utf8'));
   }
 
   /** Flushes the decoder and a final event that lacks its terminating blank line. */
   end(): void {
+    if (this.#failure !== null) throw this.#failure;
     if (this.#decoder !== null) {
-      let rest: string;
       try {
-        rest = this.#decoder.decode();
+        this.#decoder.decode();
       } catch (cause) {
         throw this.#fail(new SseError('invalid_utf8', 'input ends inside a UTF-8 character', { eventIndex: this.#events, byteOffset: this.#base, cause }));
       }
-      if (rest !== '') this.#feed(rest, -1);
     }
     // Two line feeds end whatever line and event are open, whatever the stream's line endings.
-    this.#parser.feed('\n\n');
+    this.#feed('\n\n', 2);
+    this.#base -= 2;
   }
 
-  #feed(text: string, byteLength: number): void {
+  /**
+   * Follows the decoder's held-back bytes from the chunk's own bytes (O(1) per
+   * chunk), so the bytes behind each decoded text are known without re-encoding it.
+   */
+  #trackHeld(chunk: Uint8Array): void {
+    let i = 0;
+    if (this.#need > 0) {
+      const take = Math.min(this.#need, chunk.length);
+      this.#need -= take;
+      this.#held += take;
+      i = take;
+      if (this.#need > 0) return;
+      this.#held = 0;
+    }
+    for (let j = chunk.length - 1; j >= Math.max(i, chunk.length - 4); j--) {
+      const byte = chunk[j] as number;
+      if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking for its lead
+      const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+      const have = chunk.length - j;
+      if (have < length) {
+        this.#held = have;
+        this.#need = length - have;
+      }
+      return;
+    }
+  }
+
+  #feed(text: string, bytes: number): void {
     if (this.#failure !== null) throw this.#failure;
-    this.#started = true;
-    const bytes = byteLength >= 0 && byteLength === text.length ? byteLength : Buffer.byteLength(text, 'utf8');
+    if (!this.#started) {
+      if (text === '') return;
+      this.#started = true;
+      if (text.charCodeAt(0) === BOM) {
+        text = text.slice(1);
+        bytes -= 3;
+        this.#base += 3;
+      }
+    }
+    const pending = this.#pending;
+    if (pending !== null && pending.spaceUnseen && text !== '') {
+      pending.spaceUnseen = false;
+      if (text.charCodeAt(0) === 32) {
+        pending.spot.extra += 1;
+        pending.chars -= 1;
+      }
+    }
     this.#text = text;
     this.#ascii = bytes === text.length;
     this.#cursor = 0;
@@ -142,26 +190,75 @@ export class SseFramer {
     if (this.#pending !== null) {
       this.#pending.chars += text.length;
     } else {
-      const at = text.indexOf('data:', this.#cursor);
-      if (at !== -1) {
-        const pos = Math.min(text.charCodeAt(at + 5) === 32 ? at + 6 : at + 5, text.length);
-        this.#pending = { spot: { text, base: this.#base, ascii: this.#ascii, pos }, chars: text.length - pos };
+      const carry = this.#cursor === 0 ? this.#carry : null;
+      const found = this.#findData();
+      if (found !== null) {
+        this.#pending = { spot: found.spot, chars: text.length - found.valueAt, spaceUnseen: found.spaceUnseen };
+      } else {
+        this.#carry = this.#tail(carry);
       }
     }
     this.#base += bytes;
   }
 
+  /**
+   * The last few characters after the cursor (continuing the previous carry
+   * when this chunk was shorter): they may be the start of a `data:` that the
+   * next chunk finishes — with one-byte chunks, over several chunks.
+   */
+  #tail(carry: Spot | null): Spot | null {
+    const text = this.#text;
+    const keep = DATA.length - 1;
+    const from = Math.max(this.#cursor, text.length - keep);
+    let tail = text.slice(from);
+    let base = this.#base + (this.#ascii ? from : Buffer.byteLength(text.slice(0, from), 'utf8'));
+    if (carry !== null && from === 0 && tail.length < keep) {
+      const earlier = carry.text.slice(Math.max(0, carry.text.length - (keep - tail.length)));
+      base -= Buffer.byteLength(earlier, 'utf8');
+      tail = earlier + tail;
+    }
+    if (tail === '') return null;
+    return { text: tail, base, ascii: Buffer.byteLength(tail, 'utf8') === tail.length, pos: 0, extra: 0 };
+  }
+
+  /**
+   * The next `data:` field from the cursor. `valueAt` is where its value
+   * starts in the current text (negative when it started in the carry);
+   * `spaceUnseen` when the text ends right after `data:`.
+   */
+  #findData(): { spot: Spot; valueAt: number; spaceUnseen: boolean } | null {
+    const text = this.#text;
+    const carry = this.#carry;
+    if (carry !== null && this.#cursor === 0) {
+      this.#carry = null;
+      const window = carry.text + text.slice(0, DATA.length + 1);
+      const at = window.indexOf(DATA);
+      if (at !== -1 && at < carry.text.length) {
+        const spaceUnseen = at + DATA.length === window.length;
+        const value = window.charCodeAt(at + DATA.length) === 32 ? at + DATA.length + 1 : at + DATA.length;
+        return { spot: { text: window, base: carry.base, ascii: carry.ascii && Buffer.byteLength(window, 'utf8') === window.length, pos: value, extra: 0 }, valueAt: value - carry.text.length, spaceUnseen };
+      }
+    }
+    this.#carry = null;
+    const at = text.indexOf(DATA, this.#cursor);
+    if (at === -1) return null;
+    const spaceUnseen = at + DATA.length === text.length;
+    const value = text.charCodeAt(at + DATA.length) === 32 ? at + DATA.length + 1 : at + DATA.length;
+    return { spot: { text, base: this.#base, ascii: this.#ascii, pos: value, extra: 0 }, valueAt: value, spaceUnseen };
+  }
+
   #onEvent = (message: EventSourceMessage): void => {
     const data = message.data;
+    const spot = this.#spot;
     const pending = this.#pending;
     if (pending !== null) {
-      Object.assign(this.#spot, pending.spot);
+      Object.assign(spot, pending.spot);
       this.#pending = null;
       this.#cursor = Math.min(Math.max(0, data.length - pending.chars), this.#text.length);
-    } else {
+    } else if (this.#carry === null) {
+      // The hot path: the payload is in this chunk, after the previous one.
       const text = this.#text;
-      const at = text.indexOf('data:', this.#cursor);
-      const spot = this.#spot;
+      const at = text.indexOf(DATA, this.#cursor);
       if (at === -1) {
         spot.pos = -1;
       } else {
@@ -170,15 +267,28 @@ export class SseFramer {
         spot.base = this.#base;
         spot.ascii = this.#ascii;
         spot.pos = pos;
+        spot.extra = 0;
         this.#cursor = pos + data.length;
       }
+    } else {
+      const found = this.#findData();
+      if (found === null) spot.pos = -1;
+      else {
+        Object.assign(spot, found.spot);
+        this.#cursor = Math.max(0, found.valueAt + data.length);
+      }
     }
-    this.#sink(message.event, data, this.#events++);
+    const index = this.#events++;
+    if (data.length > this.#maxEventSize) {
+      // eventsource-parser only measures what it buffers between chunks; a whole line in one chunk is measured here.
+      throw this.#fail(new SseError('line_too_long', `event ${index}: its data exceeds ${this.#maxEventSize} characters`, { eventIndex: index, ...nonNull(offsetOf(spot)) }));
+    }
+    this.#sink(message.event, data, index);
   };
 
   #onError = (error: ParseError): void => {
     if (error.type === 'max-buffer-size-exceeded') {
-      this.#fail(new SseError('line_too_long', `a line or event exceeded ${error.message.match(/\d+/)?.[0] ?? 'the maximum'} characters`, { eventIndex: this.#events, byteOffset: this.#base }));
+      this.#fail(new SseError('line_too_long', `a line or event exceeded ${this.#maxEventSize} characters`, { eventIndex: this.#events, byteOffset: this.#base }));
       return;
     }
     this.#notice(error.type === 'invalid-retry' ? 'invalid_sse_retry' : 'unknown_sse_field', error.message, this.#events);
@@ -188,4 +298,13 @@ export class SseFramer {
     this.#failure ??= error;
     return this.#failure;
   }
+}
+
+function offsetOf(spot: Spot): number | null {
+  if (spot.pos < 0) return null;
+  return spot.base + spot.extra + (spot.ascii ? spot.pos : Buffer.byteLength(spot.text.slice(0, spot.pos), 'utf8'));
+}
+
+function nonNull(byteOffset: number | null): { byteOffset?: number } {
+  return byteOffset === null ? {} : { byteOffset };
 }

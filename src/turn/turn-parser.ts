@@ -9,7 +9,7 @@ import type {
   BetaStopReason,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
-import { deltaTable, expectedIn, fitsOpenBlock, stateName, streamMachine, type StreamContext } from '../../machines/stream.machine.js';
+import { deltaTable, expectedIn, fitsOpenBlock, stateName, streamMachine, toMachineEvent, type MachineEvent, type StreamContext } from '../../machines/stream.machine.js';
 import { StreamError, type StreamErrorCode } from '../../machines/stream.errors.js';
 import { MessageAssembler } from '../assemble/assembler.js';
 import { IncrementalJsonParser } from '../assemble/partial-json.js';
@@ -220,7 +220,7 @@ export class TurnParser {
   #step(event: StreamEvent | UnknownEvent, index: number): void {
     const before = this.#state;
     const context = this.#context;
-    this.#actor.send(event as StreamEvent);
+    this.#actor.send(toMachineEvent(event));
     const snapshot = this.#actor.getSnapshot();
     this.#context = snapshot.context;
     const after = stateName(snapshot.value);
@@ -306,7 +306,8 @@ export class TurnParser {
     for (const listener of this.#listeners.inputJson) listener(partialJson, block, soFar);
   }
 
-  #diagnoseSkipped(event: StreamEvent | UnknownEvent): void {
+  #diagnoseSkipped(received: MachineEvent): void {
+    const event = received.type === 'unknown_event' ? received.event : received;
     const isDelta = event.type === 'content_block_delta';
     const type = isDelta ? (event as DeltaEvent).delta.type : event.type;
     this.#diagnose({

@@ -418,7 +418,7 @@ export interface ValidStreamOptions {
   readonly stopReasons?: readonly GenStopReason[];
   /** Restrict the block arbitrary. */
   readonly block?: fc.Arbitrary<BlockPlan>;
-  /** Probability weight (0..1) of leaving the last block open when the stop truncates (default 0.5). */
+  /** `false`: never leave the last block open (default: randomly, when the stop reason truncates). */
   readonly openTail?: boolean;
 }
 

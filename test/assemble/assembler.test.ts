@@ -1,0 +1,273 @@
+/**
+ * Assembly: stop fields hidden until message_delta (at runtime and in the
+ * types), what truncation drops and why, invalid tool input, the usage merge,
+ * and `event: error` mid-stream.
+ */
+import { describe, expect, it } from 'vitest';
+import { MessageAssembler } from '../../src/assemble/assembler.js';
+import { StopReasonError, StreamError, TurnParser, type TurnResult, type TurnSnapshot } from '../../src/index.js';
+import { serialize, type Obj } from '../support/arbitraries.js';
+
+const messageStart = (usage: Obj = { input_tokens: 10, output_tokens: 1 }): Obj => ({
+  type: 'message_start',
+  message: { id: 'msg_01test', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5-20250929', content: [], stop_reason: null, stop_sequence: null, usage },
+});
+const blockStart = (index: number, content_block: Obj): Obj => ({ type: 'content_block_start', index, content_block });
+const delta = (index: number, d: Obj): Obj => ({ type: 'content_block_delta', index, delta: d });
+const text = (index: number, t: string): Obj => delta(index, { type: 'text_delta', text: t });
+const json = (index: number, partial_json: string): Obj => delta(index, { type: 'input_json_delta', partial_json });
+const blockStop = (index: number): Obj => ({ type: 'content_block_stop', index });
+const messageDelta = (stop_reason: string, usage: Obj | null = { output_tokens: 42 }): Obj => ({
+  type: 'message_delta',
+  delta: { stop_reason, stop_sequence: null },
+  ...(usage === null ? {} : { usage }),
+});
+const messageStop: Obj = { type: 'message_stop' };
+const ping: Obj = { type: 'ping' };
+const toolStart = (index: number, id = 'toolu_01'): Obj => blockStart(index, { type: 'tool_use', id, name: 'make_file', input: {} });
+
+/** Feeds the events as SSE bytes (so the real path runs). */
+function parse(events: readonly Obj[]): TurnResult {
+  const turn = new TurnParser();
+  try {
+    turn.write(serialize(events).bytes);
+  } catch {
+    // reported by end()
+  }
+  return turn.end();
+}
+
+describe('stop fields before message_delta', () => {
+  it('reading message.stop_reason (or stop_sequence / stop_details) on a streaming snapshot throws StopReasonError', () => {
+    const turn = new TurnParser();
+    for (const e of [messageStart(), blockStart(0, { type: 'text', text: '' }), text(0, 'Hi')]) turn.writeEvent(e);
+    const snapshot: TurnSnapshot = turn.snapshot;
+    expect(snapshot.status).toBe('streaming');
+    if (snapshot.status !== 'streaming') return;
+    // @ts-expect-error — StreamingMessage has no stop_reason: branching on it early must not compile.
+    expect(() => snapshot.message.stop_reason).toThrow(StopReasonError);
+    // @ts-expect-error — nor stop_sequence
+    expect(() => snapshot.message.stop_sequence).toThrow(StopReasonError);
+    // @ts-expect-error — nor stop_details
+    expect(() => snapshot.message.stop_details).toThrow(StopReasonError);
+    try {
+      // @ts-expect-error — the same read, to inspect the error
+      void snapshot.message.stop_reason;
+    } catch (error) {
+      expect(error).toBeInstanceOf(StopReasonError);
+      expect((error as StopReasonError).code).toBe('stop_reason_not_available');
+      expect((error as StopReasonError).field).toBe('stop_reason');
+      expect((error as StopReasonError).eventIndex).toBe(3);
+    }
+    // Hidden from enumeration and JSON too: a streaming message never shows a stale `null` stop reason.
+    expect(Object.keys(snapshot.message)).not.toContain('stop_reason');
+    expect(JSON.parse(JSON.stringify(snapshot.message))).not.toHaveProperty('stop_reason');
+  });
+
+  it('the stop fields appear with message_delta (snapshot "finishing", then "complete")', () => {
+    const turn = new TurnParser();
+    for (const e of [messageStart(), blockStart(0, { type: 'text', text: '' }), text(0, 'Hi'), blockStop(0), messageDelta('end_turn')]) turn.writeEvent(e);
+    const finishing = turn.snapshot;
+    expect(finishing.status).toBe('finishing');
+    if (finishing.status === 'finishing') {
+      expect(finishing.stopReason).toBe('end_turn');
+      expect(finishing.message.stop_reason).toBe('end_turn');
+    }
+    turn.writeEvent(messageStop);
+    const done = turn.snapshot;
+    expect(done.status).toBe('complete');
+    if (done.status === 'complete') expect(done.message.stop_sequence).toBeNull();
+  });
+
+  it('a failed result before message_delta hides the stop reason as well', () => {
+    const result = parse([messageStart(), blockStart(0, { type: 'text', text: '' }), text(0, 'Hi')]);
+    expect(result.ok).toBe(false);
+    expect(result.stopReason).toBeNull();
+    if (!result.ok && result.message !== null) {
+      // @ts-expect-error — FailedTurn.message is a StreamingMessage
+      expect(() => result.message.stop_reason).toThrow(StopReasonError);
+    }
+  });
+});
+
+describe('truncation (max_tokens / model_context_window_exceeded) drops what cannot go back into history', () => {
+  it.each(['max_tokens', 'model_context_window_exceeded'])('%s: an open tool_use block is dropped as unclosed, with its raw JSON', (stop) => {
+    const result = parse([
+      messageStart(),
+      blockStart(0, { type: 'text', text: '' }),
+      text(0, 'Writing '),
+      text(0, 'the file.'),
+      blockStop(0),
+      toolStart(1),
+      json(1, ''),
+      json(1, '{"filename": "taxes.txt'),
+      json(1, '", "lines": ["# GUIDE",'),
+      messageDelta(stop),
+      messageStop,
+    ]);
+    if (!result.ok) throw result.error;
+    expect(result.stopReason).toBe(stop);
+    expect(result.message.content).toEqual([{ type: 'text', text: 'Writing the file.' }]);
+    expect(result.dropped).toHaveLength(1);
+    const [drop] = result.dropped;
+    expect(drop).toMatchObject({ index: 1, type: 'tool_use', reason: 'unclosed', partial: '{"filename": "taxes.txt", "lines": ["# GUIDE",' });
+    expect(drop?.block).toMatchObject({ type: 'tool_use', id: 'toolu_01', name: 'make_file' });
+    expect(drop?.block).not.toHaveProperty('input');
+  });
+
+  it('an open tool block is dropped even when its JSON happens to be complete', () => {
+    const result = parse([messageStart(), toolStart(0), json(0, '{"a":1}'), messageDelta('max_tokens'), messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.message.content).toEqual([]);
+    expect(result.dropped.map((d) => [d.reason, d.partial])).toEqual([['unclosed', '{"a":1}']]);
+  });
+
+  it('a thinking block without its signature is dropped (missing_signature, partial = the thinking)', () => {
+    const result = parse([
+      messageStart(),
+      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      delta(0, { type: 'thinking_delta', thinking: 'Let me ' }),
+      delta(0, { type: 'thinking_delta', thinking: 'think…' }),
+      messageDelta('max_tokens'),
+      messageStop,
+    ]);
+    if (!result.ok) throw result.error;
+    expect(result.message.content).toEqual([]);
+    expect(result.dropped).toMatchObject([{ index: 0, type: 'thinking', reason: 'missing_signature', partial: 'Let me think…' }]);
+  });
+
+  it('a signed thinking block and an open text block are kept', () => {
+    const result = parse([
+      messageStart(),
+      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      delta(0, { type: 'thinking_delta', thinking: 'Hmm.' }),
+      delta(0, { type: 'signature_delta', signature: 'c2ln' }),
+      blockStop(0),
+      blockStart(1, { type: 'text', text: '' }),
+      text(1, 'cut her'),
+      messageDelta('max_tokens'),
+      messageStop,
+    ]);
+    if (!result.ok) throw result.error;
+    expect(result.dropped).toEqual([]);
+    expect(result.message.content).toEqual([
+      { type: 'thinking', thinking: 'Hmm.', signature: 'c2ln' },
+      { type: 'text', text: 'cut her' },
+    ]);
+  });
+
+  it('a closed tool block whose JSON is not an object is dropped as invalid_input', () => {
+    for (const bad of ['{"a": ', '[1,2]', '"str"', 'null', '{"a":1}}']) {
+      const result = parse([messageStart(), toolStart(0), json(0, bad), blockStop(0), toolStart(1, 'toolu_02'), json(1, '{"ok":true}'), blockStop(1), messageDelta('max_tokens'), messageStop]);
+      if (!result.ok) throw result.error;
+      expect(result.dropped).toMatchObject([{ index: 0, type: 'tool_use', reason: 'invalid_input', partial: bad }]);
+      expect(result.message.content).toEqual([{ type: 'tool_use', id: 'toolu_02', name: 'make_file', input: { ok: true } }]);
+    }
+  });
+});
+
+describe('invalid tool input without truncation', () => {
+  it.each(['end_turn', 'tool_use', 'pause_turn', 'refusal', 'stop_sequence'])('%s: a closed tool block with invalid JSON is StreamError invalid_tool_input at message_delta', (stop) => {
+    const events = [messageStart(), toolStart(0), json(0, '{"path": "/tmp'), blockStop(0), ping, messageDelta(stop), messageStop];
+    const result = parse(events);
+    expect(result.ok).toBe(false);
+    expect(result.error).toBeInstanceOf(StreamError);
+    const error = result.error as StreamError;
+    expect(error.code).toBe('invalid_tool_input');
+    expect(error.eventIndex).toBe(5);
+    expect(error.stopReason).toBe(stop);
+    expect(error.partial?.content).toHaveLength(1);
+  });
+
+  it('an empty input (only `""` deltas) is `{}`, not invalid', () => {
+    const result = parse([messageStart(), toolStart(0), json(0, ''), json(0, ''), blockStop(0), messageDelta('tool_use'), messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.message.content).toEqual([{ type: 'tool_use', id: 'toolu_01', name: 'make_file', input: {} }]);
+  });
+});
+
+describe('usage merge (message_delta counters are cumulative totals)', () => {
+  it('present values overwrite, null and absent ones keep the message_start value', () => {
+    const result = parse([
+      messageStart({ input_tokens: 100, output_tokens: 1, cache_creation_input_tokens: 7, cache_read_input_tokens: 9, service_tier: 'standard' }),
+      messageDelta('end_turn', {
+        output_tokens: 55,
+        input_tokens: 120,
+        cache_creation_input_tokens: null,
+        server_tool_use: { web_search_requests: 2 },
+        iterations: [{ type: 'message', input_tokens: 120, output_tokens: 55 }],
+      }),
+      messageStop,
+    ]);
+    if (!result.ok) throw result.error;
+    expect(result.message.usage).toEqual({
+      input_tokens: 120,
+      output_tokens: 55,
+      cache_creation_input_tokens: 7,
+      cache_read_input_tokens: 9,
+      service_tier: 'standard',
+      server_tool_use: { web_search_requests: 2 },
+      iterations: [{ type: 'message', input_tokens: 120, output_tokens: 55 }],
+    });
+  });
+
+  it('no usage at all in message_delta keeps every counter', () => {
+    const result = parse([messageStart({ input_tokens: 3, output_tokens: 4 }), messageDelta('end_turn', null), messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.message.usage).toEqual({ input_tokens: 3, output_tokens: 4 });
+  });
+
+  it('output_tokens: null keeps the old value (unlike the SDK, which would write null)', () => {
+    const result = parse([messageStart({ input_tokens: 3, output_tokens: 4 }), messageDelta('end_turn', { output_tokens: null }), messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.message.usage.output_tokens).toBe(4);
+  });
+
+  it('MessageAssembler directly: usage counters are overwritten, never added', () => {
+    const assembler = new MessageAssembler(() => 0);
+    assembler.start(structuredClone(messageStart({ input_tokens: 10, output_tokens: 2 })) as never);
+    assembler.messageDelta(structuredClone(messageDelta('end_turn', { output_tokens: 5 })) as never);
+    expect(assembler.current()?.usage).toEqual({ input_tokens: 10, output_tokens: 5 });
+  });
+});
+
+describe('`event: error` mid-stream', () => {
+  it('is StreamError api_error with the API error type, request id and the message so far', () => {
+    const result = parse([
+      messageStart(),
+      blockStart(0, { type: 'text', text: '' }),
+      text(0, 'Half a '),
+      text(0, 'sentence'),
+      { type: 'error', error: { details: null, type: 'overloaded_error', message: 'Overloaded' }, request_id: 'req_011abc' },
+    ]);
+    expect(result.ok).toBe(false);
+    const error = result.error as StreamError;
+    expect(error).toBeInstanceOf(StreamError);
+    expect(error.code).toBe('api_error');
+    expect(error.apiErrorType).toBe('overloaded_error');
+    expect(error.requestId).toBe('req_011abc');
+    expect(error.eventIndex).toBe(4);
+    expect(error.got).toBe('error');
+    expect(error.partial?.content).toEqual([{ type: 'text', text: 'Half a sentence' }]);
+    expect(result.message?.content).toEqual([{ type: 'text', text: 'Half a sentence' }]);
+    expect(error.stopReason).toBeNull();
+  });
+
+  it('after message_delta: the partial message keeps the stop reason', () => {
+    const result = parse([messageStart(), messageDelta('end_turn'), { type: 'error', error: { type: 'api_error', message: 'Internal server error' } }]);
+    const error = result.error as StreamError;
+    expect(error.code).toBe('api_error');
+    expect(error.apiErrorType).toBe('api_error');
+    expect(error.requestId).toBeNull();
+    expect(error.stopReason).toBe('end_turn');
+    expect(result.stopReason).toBe('end_turn');
+  });
+
+  it('before message_start (the shared corpus fragment 34 shape): api_error with no partial message', () => {
+    const result = parse([{ type: 'error', error: { details: null, type: 'api_error', message: 'Internal server error' } }]);
+    const error = result.error as StreamError;
+    expect(error.code).toBe('api_error');
+    expect(error.partial).toBeNull();
+    expect(result.message).toBeNull();
+  });
+});
