@@ -1,6 +1,7 @@
 import type { BetaRawMessageStreamEvent } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
 import { SseError } from './errors.js';
+import { quickDelta } from './quick-delta.js';
 
 /** `event: ping` — keep-alive, legal anywhere. The SDK has no type for it. */
 export interface PingEvent {
@@ -38,6 +39,11 @@ export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
  * and what assembly relies on, so nothing downstream can meet a TypeError.
  */
 export function decodeEvent(name: string | undefined, data: string, eventIndex: number): StreamEvent | UnknownEvent {
+  const delta = quickDelta(data);
+  if (delta !== undefined) {
+    if (name !== undefined && name !== 'content_block_delta') throw nameMismatch(name, 'content_block_delta', eventIndex);
+    return delta;
+  }
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -45,9 +51,7 @@ export function decodeEvent(name: string | undefined, data: string, eventIndex: 
     throw new SseError('invalid_json', `event ${eventIndex}${name ? ` (${name})` : ''}: data is not JSON: ${preview(data)}`, { eventIndex, cause });
   }
   const event = checkEvent(value, eventIndex);
-  if (name !== undefined && name !== event.type) {
-    throw new SseError('event_name_mismatch', `event ${eventIndex}: "event: ${name}" carries a "${event.type}" payload`, { eventIndex });
-  }
+  if (name !== undefined && name !== event.type) throw nameMismatch(name, event.type, eventIndex);
   return event;
 }
 
@@ -119,6 +123,10 @@ function deltaPayloadOk(delta: Record<string, unknown>): boolean {
     default:
       return typeof delta['type'] === 'string';
   }
+}
+
+function nameMismatch(name: string, type: string, eventIndex: number): SseError {
+  return new SseError('event_name_mismatch', `event ${eventIndex}: "event: ${name}" carries a "${type}" payload`, { eventIndex });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
