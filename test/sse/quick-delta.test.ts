@@ -19,8 +19,8 @@ const apiDelta = fc
     outer: ws,
     trailing: ws,
   })
-  .map(({ index, kind: [type, field], value, inner, outer, trailing }) =>
-    `{"type":"content_block_delta","index":${index},"delta":{"type":"${type}","${field}":${JSON.stringify(value)}${inner}}${outer}}${trailing}`,
+  .map(({ index, kind, value, inner, outer, trailing }) =>
+    `{"type":"content_block_delta","index":${index},"delta":{"type":"${kind[0]}","${kind[1]}":${JSON.stringify(value)}${inner}}${outer}}${trailing}`,
   );
 
 /** Small edits that keep the text JSON-ish: the shortcut must then step aside or agree with JSON.parse. */

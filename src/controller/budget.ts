@@ -1,0 +1,120 @@
+import { ControllerError, type BudgetName } from './errors.js';
+import { canonicalJson } from './history.js';
+import type { BudgetSettings, RunState, ToolCallRecord } from './types.js';
+import { totalTokens } from './usage.js';
+
+/**
+ * Caps a caller sets. Everything is optional; unset means no cap. The deadline
+ * is given relative (`deadlineMs`, from the start of the run — or of the resume
+ * when passed to `resume`) or absolute (`deadlineAt`, epoch ms).
+ */
+export interface Budgets {
+  maxContinuations?: number | undefined;
+  maxToolCalls?: number | undefined;
+  maxTotalTokens?: number | undefined;
+  deadlineMs?: number | undefined;
+  deadlineAt?: number | Date | undefined;
+}
+
+const cap = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) ? null : value);
+
+/** Budgets → the JSON-safe form a checkpoint keeps; `base` supplies what `budgets` leaves out. */
+export function resolveBudgets(budgets: Budgets | undefined, now: number, base?: BudgetSettings): BudgetSettings {
+  const b = budgets ?? {};
+  let deadlineAt = base?.deadlineAt ?? null;
+  if (b.deadlineAt !== undefined) deadlineAt = typeof b.deadlineAt === 'number' ? b.deadlineAt : b.deadlineAt.getTime();
+  else if (b.deadlineMs !== undefined && Number.isFinite(b.deadlineMs)) deadlineAt = now + b.deadlineMs;
+  return {
+    maxContinuations: b.maxContinuations !== undefined ? cap(b.maxContinuations) : (base?.maxContinuations ?? null),
+    maxToolCalls: b.maxToolCalls !== undefined ? cap(b.maxToolCalls) : (base?.maxToolCalls ?? null),
+    maxTotalTokens: b.maxTotalTokens !== undefined ? cap(b.maxTotalTokens) : (base?.maxTotalTokens ?? null),
+    deadlineAt,
+  };
+}
+
+function budgetError(budget: BudgetName, limit: number, used: number, message: string): ControllerError {
+  return new ControllerError('budget_exceeded', message, { budget, limit, used });
+}
+
+/**
+ * Before a request: the budget it would break, or null. `continuations` already
+ * counts the request about to be made, so the check is the same on a resume.
+ * A turn that *finished* over the token budget is not failed after the fact:
+ * budgets stop further spending, they do not discard a completed answer.
+ */
+export function checkRequestBudget(state: RunState, now: number): ControllerError | null {
+  const { budgets } = state.settings;
+  if (budgets.deadlineAt !== null && now >= budgets.deadlineAt) {
+    return budgetError('deadline', budgets.deadlineAt, now, `the deadline passed before request ${state.segments.length + 1}`);
+  }
+  if (budgets.maxContinuations !== null && state.continuations > budgets.maxContinuations) {
+    return budgetError(
+      'continuations',
+      budgets.maxContinuations,
+      state.continuations,
+      `continuation ${state.continuations} (${state.nextRequest}) would pass the cap of ${budgets.maxContinuations}`,
+    );
+  }
+  const tokens = totalTokens(state.usage);
+  if (budgets.maxTotalTokens !== null && state.segments.length > 0 && tokens >= budgets.maxTotalTokens) {
+    return budgetError('tokens', budgets.maxTotalTokens, tokens, `${tokens} tokens used, cap ${budgets.maxTotalTokens}: no further request`);
+  }
+  return null;
+}
+
+/** Before a tool batch: whether running it would pass the tool-call cap. Nothing of the batch runs if so. */
+export function checkToolBudget(state: RunState, batchSize: number, now: number): ControllerError | null {
+  const { budgets } = state.settings;
+  if (budgets.deadlineAt !== null && now >= budgets.deadlineAt) {
+    return budgetError('deadline', budgets.deadlineAt, now, 'the deadline passed before the tool calls ran');
+  }
+  const wanted = state.toolCallCount + batchSize;
+  if (budgets.maxToolCalls !== null && wanted > budgets.maxToolCalls) {
+    return budgetError('tool_calls', budgets.maxToolCalls, wanted, `${wanted} tool calls would pass the cap of ${budgets.maxToolCalls}`);
+  }
+  return null;
+}
+
+/** The error for a deadline that fired while a request or tool was in flight. */
+export function deadlineError(state: RunState, now: number, during: string): ControllerError {
+  const limit = state.settings.budgets.deadlineAt ?? now;
+  return budgetError('deadline', limit, now, `the deadline passed during ${during}`);
+}
+
+/**
+ * Stuck-loop check over the whole run's calls in order, `batch` last: the
+ * same tool with identical (canonical) input `threshold` times in a row.
+ */
+export function findStuckLoop(previous: readonly ToolCallRecord[], batch: readonly { id: string; name: string; input: unknown }[], threshold: number): ControllerError | null {
+  if (threshold <= 0) return null;
+  const calls = [...previous, ...batch];
+  let streak = 0;
+  let last = '';
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i]!;
+    const signature = `${call.name}\u0000${canonicalJson(call.input)}`;
+    streak = signature === last ? streak + 1 : 1;
+    last = signature;
+    // Only the new batch can trip it: earlier streaks were checked when they arrived.
+    if (streak >= threshold && i >= previous.length) {
+      return new ControllerError(
+        'stuck_loop',
+        `tool '${call.name}' called ${streak} times in a row with identical input`,
+        { toolCall: { id: call.id, name: call.name, input: call.input } },
+      );
+    }
+  }
+  return null;
+}
+
+/** The first tool_use id of `batch` seen before in the run (or twice within the batch). */
+export function findDuplicateId(previous: readonly ToolCallRecord[], batch: readonly { id: string }[]): ControllerError | null {
+  const seen = new Set(previous.map((call) => call.id));
+  for (const call of batch) {
+    if (seen.has(call.id)) {
+      return new ControllerError('duplicate_tool_use_id', `tool_use id ${call.id} appeared twice in one run`, { toolUseId: call.id });
+    }
+    seen.add(call.id);
+  }
+  return null;
+}

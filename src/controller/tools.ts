@@ -1,0 +1,237 @@
+import pLimit from 'p-limit';
+import { ToolError } from '@anthropic-ai/sdk/lib/tools/ToolError';
+import type { BetaTool, BetaToolUnion, BetaToolUseBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import { ControllerError } from './errors.js';
+import type { RunnableTool, ToolCallRecord, ToolResult } from './types.js';
+
+/**
+ * What to do, on resume, with a call journaled as started but without a result
+ * (the process died while it ran, or just before):
+ * - `'rerun'`: run it again (as if the tool were `retrySafe`);
+ * - a {@link ToolResult}: record this as its result without running it (e.g.
+ *   after checking by hand that the side effect did happen).
+ */
+export type ToolDecision = 'rerun' | ToolResult;
+
+/** Fields of a runnable tool that are turnstate's or the SDK runner's, not the API's. */
+const LOCAL_FIELDS = new Set(['run', 'parse', 'close', 'retrySafe', 'timeoutMs']);
+
+/**
+ * The definition sent to the API for a runnable tool: every field but the
+ * local ones, so `betaTool`/`betaZodTool` extras (`strict`, `cache_control`,
+ * `type: 'custom'`) go through as the SDK would send them.
+ */
+export function toolDefinition(tool: RunnableTool): BetaToolUnion {
+  const definition: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(tool)) {
+    if (!LOCAL_FIELDS.has(key) && typeof value !== 'function') definition[key] = value;
+  }
+  return definition as unknown as BetaTool;
+}
+
+/**
+ * The `tools` of the request: the caller's own definitions (server tools such
+ * as web_search, or tools run elsewhere) followed by the runnable ones. A
+ * runnable tool replaces a definition of the same name.
+ */
+export function mergeToolDefinitions(given: readonly BetaToolUnion[] | undefined, tools: readonly RunnableTool[]): BetaToolUnion[] | undefined {
+  if (tools.length === 0) return given === undefined ? undefined : [...given];
+  const runnable = new Set(tools.map((tool) => tool.name));
+  const kept = (given ?? []).filter((definition) => !('name' in definition) || !runnable.has(definition.name as string));
+  return [...kept, ...tools.map(toolDefinition)];
+}
+
+export function toolMap(tools: readonly RunnableTool[]): Map<string, RunnableTool> {
+  const map = new Map<string, RunnableTool>();
+  for (const tool of tools) {
+    if (typeof tool?.run !== 'function' || typeof tool.name !== 'string') throw new TypeError('every tool needs a string `name` and a `run` function');
+    if (map.has(tool.name)) throw new TypeError(`two tools are named '${tool.name}'`);
+    map.set(tool.name, tool);
+  }
+  return map;
+}
+
+/** Errors the SDK's ToolError (possibly from another copy of the SDK) carries content for. */
+function errorContent(error: unknown): ToolResult['content'] {
+  if (error instanceof ToolError) return error.content;
+  if (error instanceof Error && error.name === 'ToolError' && 'content' in error) return (error as { content: ToolResult['content'] }).content;
+  return `Error: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** A tool's return value as tool_result content. Strings and block arrays pass; anything else is JSON. */
+function outputContent(output: unknown): ToolResult['content'] {
+  if (typeof output === 'string' || Array.isArray(output)) return output as ToolResult['content'];
+  if (output === undefined || output === null) return '';
+  return JSON.stringify(output);
+}
+
+/**
+ * A batch that stopped before every call had its result (abort, deadline, a
+ * failed journal write, a call needing a decision). Carries the records as the
+ * journal has them, so the run's final state keeps every `started` and `done`
+ * entry — the final checkpoint must never forget a result that was recorded.
+ */
+export class ToolBatchInterrupted extends Error {
+  override readonly name = 'ToolBatchInterrupted';
+  constructor(
+    override readonly cause: unknown,
+    readonly records: ToolCallRecord[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+class ToolTimeout extends Error {
+  override readonly name = 'ToolTimeout';
+}
+
+/**
+ * Runs one tool call to a result. Never throws: a missing tool, a bad input
+ * (its `parse` threw), a throw from `run` and a timeout all become
+ * `is_error: true` results the model can read and react to.
+ */
+export async function invokeTool(tool: RunnableTool | undefined, call: ToolCallRecord, timeoutMs: number, runSignal: AbortSignal): Promise<ToolResult> {
+  if (tool === undefined) return { content: `Error: Tool '${call.name}' not found`, is_error: true };
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(runSignal.reason);
+  if (runSignal.aborted) onAbort();
+  else runSignal.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const limit = tool.timeoutMs ?? timeoutMs;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ToolTimeout(`Tool '${call.name}' timed out after ${limit} ms`);
+      controller.abort(error);
+      reject(error);
+    }, limit);
+  });
+  try {
+    const block = { type: 'tool_use', id: call.id, name: call.name, input: call.input } as BetaToolUseBlock;
+    const running = (async () => {
+      const input: unknown = tool.parse ? tool.parse(call.input) : call.input;
+      return tool.run(input, { toolUse: block, toolUseBlock: block, signal: controller.signal });
+    })();
+    running.catch(() => {}); // a late rejection after a timeout is not unhandled
+    const output = await Promise.race([running, timeout]);
+    return { content: outputContent(output), is_error: false };
+  } catch (error) {
+    return { content: error instanceof ToolTimeout ? `Error: ${error.message}` : errorContent(error), is_error: true };
+  } finally {
+    clearTimeout(timer);
+    runSignal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The journal hooks the batch runner writes through. */
+export interface ToolJournal {
+  /** Records a new version of a call (status, result). */
+  update(call: ToolCallRecord): void;
+  /** Makes everything updated so far durable. */
+  persist(): Promise<void>;
+}
+
+export interface ToolBatchOptions {
+  readonly calls: readonly ToolCallRecord[];
+  readonly tools: ReadonlyMap<string, RunnableTool>;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly decisions: Readonly<Record<string, ToolDecision>>;
+  readonly signal: AbortSignal;
+  readonly journal: ToolJournal;
+  readonly now: () => number;
+  readonly onStart?: (call: ToolCallRecord) => void;
+  readonly onEnd?: (call: ToolCallRecord) => void;
+}
+
+/**
+ * Runs a batch of tool calls, journaling each: `started` made durable before
+ * `run` (calls that start together share one write), `done` with its result
+ * after — durable with the next write. A call already `done` (a resumed batch)
+ * is never run again. A call `started` without a result is in doubt: it is run
+ * again only if its tool is `retrySafe` or a `'rerun'` decision says so, is
+ * given the result a decision supplies, and otherwise stops the batch — before
+ * anything runs — with `tool_needs_decision`.
+ *
+ * Resolves to the batch's records in their original order. Rejects with the
+ * run signal's reason if it aborts.
+ */
+export async function runToolBatch(options: ToolBatchOptions): Promise<ToolCallRecord[]> {
+  const records = options.calls.map((call) => ({ ...call }));
+  try {
+    return await runRecords(records, options);
+  } catch (error) {
+    throw new ToolBatchInterrupted(error, records.map((call) => ({ ...call })));
+  }
+}
+
+async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions): Promise<ToolCallRecord[]> {
+  const { tools, journal, decisions, now } = options;
+
+  for (const call of records) {
+    if (call.status !== 'started') continue;
+    const decision = decisions[call.id];
+    if (decision !== undefined && decision !== 'rerun') {
+      Object.assign(call, { status: 'done', result: decision, durationMs: call.durationMs ?? 0 });
+      journal.update({ ...call });
+    } else if (decision !== 'rerun' && tools.get(call.name)?.retrySafe !== true && tools.has(call.name)) {
+      throw new ControllerError(
+        'tool_needs_decision',
+        `tool call ${call.id} ('${call.name}') started before the interruption but has no recorded result, and the tool is not marked retrySafe: ` +
+          `pass decisions: { '${call.id}': 'rerun' | { content, is_error } } to resume`,
+        { toolCall: { id: call.id, name: call.name, input: call.input }, toolUseId: call.id },
+      );
+    }
+  }
+
+  const signal = options.signal;
+  if (signal.aborted) throw signal.reason;
+  const limit = pLimit(Math.max(1, options.concurrency));
+  let aborted = false;
+  const run = async (index: number): Promise<void> => {
+    const call = records[index]!;
+    if (call.status === 'done' || aborted) return;
+    const tool = tools.get(call.name);
+    call.status = 'started';
+    call.attempts += 1;
+    call.startedAt = now();
+    journal.update({ ...call });
+    await journal.persist();
+    if (aborted) return;
+    options.onStart?.({ ...call });
+    const result = await invokeTool(tool, call, options.timeoutMs, options.signal);
+    if (aborted) return; // too late: the run has ended; the call stays `started` (in doubt)
+    call.status = 'done';
+    call.result = result;
+    call.durationMs = now() - call.startedAt;
+    // Durable with the next write: the next call's start, or the checkpoint before the request that carries the results.
+    journal.update({ ...call });
+    options.onEnd?.({ ...call });
+  };
+
+  const guarded = async (index: number): Promise<void> => {
+    try {
+      await run(index);
+    } catch (error) {
+      aborted = true; // a failed journal write stops the batch: nothing more runs unjournaled
+      limit.clearQueue();
+      throw error;
+    }
+  };
+  const all = Promise.all(records.map((_, index) => limit(guarded, index)));
+  all.catch(() => {}); // after an abort nobody awaits it any more
+  let onAbort: (() => void) | undefined;
+  const abortion = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      aborted = true;
+      limit.clearQueue();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([all, abortion]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+  return records;
+}

@@ -1,0 +1,8 @@
+/**
+ * Test helpers for code built on turnstate: a fake Messages API on loopback
+ * (drive the real SDK client against scripted streams), stream builders, and
+ * a scripted in-process model.
+ */
+export { startFakeMessagesApi, type FakeMessagesApi, type FakeMessagesApiOptions, type FakeReply, type FakeRequest, type FakeScript } from './fake-api.js';
+export { messageEvents, eventsToSse, sseFromMessage, truncatedSse, errorAfterSse, fakeId, type BlockSpec, type MessageSpec, type SseOptions } from './sse.js';
+export { scriptedModel, type ScriptedModel, type ScriptedModelOptions, type ScriptedReply } from './scripted-model.js';
