@@ -10,7 +10,8 @@ import type { BetaRawContentBlockDeltaEvent, BetaThinkingDelta } from '@anthropi
  * the data has exactly this layout — whitespace allowed only before the two
  * closing braces, as the real API pads — only the string literal needs
  * parsing, and `JSON.parse` still does that, so escapes and validity are its
- * call. Anything else, however slightly different, returns undefined and takes
+ * call (or, when the literal has no quote, backslash or control character,
+ * its text is its value). Anything else, however slightly different, returns undefined and takes
  * the full `JSON.parse` path. The result deep-equals `JSON.parse(data)`
  * (test/sse/quick-delta.test.ts proves it by property test).
  */
@@ -53,13 +54,18 @@ export function quickDelta(data: string): BetaRawContentBlockDeltaEvent | undefi
   if (data.charCodeAt(j--) !== BRACE) return undefined;
   while (j > i && isSpace(data.charCodeAt(j))) j--;
   if (j <= i || data.charCodeAt(i) !== QUOTE || data.charCodeAt(j) !== QUOTE) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(data.slice(i, j + 1));
-  } catch {
-    return undefined; // not one string literal (e.g. `"a","b":"c"`): let the full parse decide
+  let value = data.slice(i + 1, j);
+  // With no quote, backslash or control character inside, the literal's value is its text.
+  if (NEEDS_PARSING.test(value)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.slice(i, j + 1));
+    } catch {
+      return undefined; // not one string literal (e.g. `"a","b":"c"`): let the full parse decide
+    }
+    if (typeof parsed !== 'string') return undefined;
+    value = parsed;
   }
-  if (typeof value !== 'string') return undefined;
   switch (delta) {
     case 'text_delta':
       return { type: 'content_block_delta', index, delta: { type: delta, text: value } };
@@ -71,6 +77,8 @@ export function quickDelta(data: string): BetaRawContentBlockDeltaEvent | undefi
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const NEEDS_PARSING = /["\\\u0000-\u001f]/;
 const PREFIX = '{"type":"content_block_delta","index":';
 const TEXT = ',"delta":{"type":"text_delta","text":';
 const INPUT = ',"delta":{"type":"input_json_delta","partial_json":';
