@@ -21,7 +21,7 @@ describe('tools made with the SDK betaZodTool helper', () => {
     const result = await runTurn({ params: { model: 'm', max_tokens: 50 }, messages: '2+3?', tools: [add], createStream: model.createStream, checkpoint: false });
     expect(result.status).toBe('completed');
     expect(seen).toEqual([{ a: 2, b: 3 }]);
-    const definition = model.requests[0]!.tools![0] as Record<string, unknown>;
+    const definition = model.requests[0]!.tools![0] as unknown as Record<string, unknown>;
     expect(definition).toMatchObject({ name: 'add', description: 'Adds two numbers', input_schema: { type: 'object' } });
     expect(definition).not.toHaveProperty('run');
     expect(definition).not.toHaveProperty('parse');
