@@ -35,11 +35,12 @@ export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set([
 
 
 /**
- * One SSE event → a typed stream event. Checks exactly what the types promise
+ * One SSE event → a typed stream event. `ownStrings`: strings must not share
+ * memory with the input chunk (someone outside may keep them). Checks exactly what the types promise
  * and what assembly relies on, so nothing downstream can meet a TypeError.
  */
-export function decodeEvent(name: string | undefined, data: string, eventIndex: number): StreamEvent | UnknownEvent {
-  const delta = quickDelta(data);
+export function decodeEvent(name: string | undefined, data: string, eventIndex: number, ownStrings = false): StreamEvent | UnknownEvent {
+  const delta = quickDelta(data, ownStrings);
   if (delta !== undefined) {
     if (name !== undefined && name !== 'content_block_delta') throw nameMismatch(name, 'content_block_delta', eventIndex);
     return delta;

@@ -7,6 +7,16 @@ export type FrameSink = (name: string | undefined, data: string, index: number) 
 /** Something in the framing that is legal SSE but worth reporting (an unknown field, a bad `retry`). */
 export type FrameNotice = (code: 'unknown_sse_field' | 'invalid_sse_retry', message: string, eventIndex: number) => void;
 
+/** A chunk as it started (text, byte base, pending payload, carry) and the data lengths of the events it ended. */
+interface Replay {
+  readonly text: string;
+  readonly base: number;
+  readonly ascii: boolean;
+  readonly pending: { spot: Spot; chars: number; spaceUnseen: boolean } | null;
+  readonly carry: Spot | null;
+  readonly lengths: number[];
+}
+
 /**
  * Where a payload starts, kept cheap to record: character `pos` of a decoded
  * `text` that began at byte `base`, plus `extra` bytes (a space after `data:`
@@ -77,6 +87,18 @@ export class SseFramer {
    */
   #pending: { spot: Spot; chars: number; spaceUnseen: boolean } | null = null;
   #failure: SseError | null = null;
+  /**
+   * Locating payloads is deferred while a chunk is LF-only: each event only
+   * records its data length, and the search runs when an offset is asked for
+   * (almost always never: on an error). What a replay needs is kept here.
+   */
+  #deferring = false;
+  /** The chunk the latest events came from, as it started, and their data lengths: enough to replay the search. */
+  #replay: Replay = { text: '', base: 0, ascii: true, pending: null, carry: null, lengths: [] };
+  #located = 0;
+  /** The current chunk's starting state, until its first event makes it the replay context. */
+  #chunkStart: Omit<Replay, 'lengths'> | null = null;
+  #feeding = false;
 
   constructor(sink: FrameSink, options: FramerOptions = {}) {
     this.#sink = sink;
@@ -92,7 +114,29 @@ export class SseFramer {
 
   /** Byte offset of the latest event's `data` payload; null if it could not be located. */
   eventOffset(): number | null {
+    if (this.#located < this.#replay.lengths.length) this.#catchUp();
     return offsetOf(this.#spot);
+  }
+
+  /**
+   * Replays the deferred search over the chunk the latest events came from,
+   * from the state it started with. Within that chunk's feed, the chunk then
+   * goes on eagerly; otherwise the live state is put back as it was.
+   */
+  #catchUp(): void {
+    const replay = this.#replay;
+    const live = { text: this.#text, base: this.#base, ascii: this.#ascii, pending: this.#pending, carry: this.#carry, cursor: this.#cursor };
+    const current = this.#feeding && replay.text === this.#text && this.#chunkStart === null;
+    this.#text = replay.text;
+    this.#base = replay.base;
+    this.#ascii = replay.ascii;
+    this.#pending = replay.pending === null ? null : { ...replay.pending, spot: { ...replay.pending.spot } };
+    this.#carry = replay.carry;
+    this.#cursor = 0;
+    for (const length of replay.lengths) this.#locate(length);
+    this.#located = replay.lengths.length;
+    if (current) this.#deferring = false;
+    else ({ text: this.#text, base: this.#base, ascii: this.#ascii, pending: this.#pending, carry: this.#carry, cursor: this.#cursor } = live);
   }
 
   /** Byte offset just past everything fed so far. */
@@ -185,8 +229,26 @@ export class SseFramer {
     this.#text = text;
     this.#ascii = bytes === text.length;
     this.#cursor = 0;
-    this.#parser.feed(text);
+    this.#deferring = text.indexOf('\r') === -1;
+    this.#chunkStart = { text, base: this.#base, ascii: this.#ascii, pending: pending === null ? null : { ...pending, spot: { ...pending.spot } }, carry: this.#carry };
+    const before = this.#events;
+    this.#feeding = true;
+    try {
+      this.#parser.feed(text);
+    } finally {
+      this.#feeding = false;
+    }
     if (this.#failure !== null) throw this.#failure;
+    this.#chunkStart = null;
+    if (this.#deferring && this.#events > before) {
+      // Events ended in this chunk, so whatever was pending or carried is used up; what follows
+      // the last blank line is the start of the next event. (LF-only: a blank line is "\n\n",
+      // or a "\n" at the start that finishes one the previous chunk began.)
+      this.#pending = null;
+      this.#carry = null;
+      const blank = text.lastIndexOf('\n\n');
+      this.#cursor = blank !== -1 ? blank + 2 : text.charCodeAt(0) === 10 ? 1 : 0;
+    }
     if (this.#pending !== null) {
       this.#pending.chars += text.length;
     } else {
@@ -249,14 +311,36 @@ export class SseFramer {
 
   #onEvent = (message: EventSourceMessage): void => {
     const data = message.data;
+    if (this.#chunkStart !== null) {
+      // The first event of this chunk: the chunk becomes the replay context.
+      this.#replay = { ...this.#chunkStart, lengths: [] };
+      this.#chunkStart = null;
+      this.#located = 0;
+    }
+    const lengths = this.#replay.lengths;
+    lengths.push(data.length);
+    if (!this.#deferring) {
+      this.#locate(data.length);
+      this.#located = lengths.length;
+    }
+    const index = this.#events++;
+    if (data.length > this.#maxEventSize) {
+      // eventsource-parser only measures what it buffers between chunks; a whole line in one chunk is measured here.
+      throw this.#fail(new SseError('line_too_long', `event ${index}: its data exceeds ${this.#maxEventSize} characters`, { eventIndex: index, ...nonNull(this.eventOffset()) }));
+    }
+    this.#sink(message.event, data, index);
+  };
+
+  /** Finds where the next event's payload (of `length` characters) starts, and moves past it. */
+  #locate(length: number): void {
     const spot = this.#spot;
     const pending = this.#pending;
     if (pending !== null) {
       Object.assign(spot, pending.spot);
       this.#pending = null;
-      this.#cursor = Math.min(Math.max(0, data.length - pending.chars), this.#text.length);
+      this.#cursor = Math.min(Math.max(0, length - pending.chars), this.#text.length);
     } else if (this.#carry === null) {
-      // The hot path: the payload is in this chunk, after the previous one.
+      // The usual case: the payload is in this chunk, after the previous one.
       const text = this.#text;
       const at = text.indexOf(DATA, this.#cursor);
       if (at === -1) {
@@ -268,23 +352,17 @@ export class SseFramer {
         spot.ascii = this.#ascii;
         spot.pos = pos;
         spot.extra = 0;
-        this.#cursor = pos + data.length;
+        this.#cursor = pos + length;
       }
     } else {
       const found = this.#findData();
       if (found === null) spot.pos = -1;
       else {
         Object.assign(spot, found.spot);
-        this.#cursor = Math.max(0, found.valueAt + data.length);
+        this.#cursor = Math.max(0, found.valueAt + length);
       }
     }
-    const index = this.#events++;
-    if (data.length > this.#maxEventSize) {
-      // eventsource-parser only measures what it buffers between chunks; a whole line in one chunk is measured here.
-      throw this.#fail(new SseError('line_too_long', `event ${index}: its data exceeds ${this.#maxEventSize} characters`, { eventIndex: index, ...nonNull(offsetOf(spot)) }));
-    }
-    this.#sink(message.event, data, index);
-  };
+  }
 
   #onError = (error: ParseError): void => {
     if (error.type === 'max-buffer-size-exceeded') {

@@ -15,7 +15,7 @@ import type { BetaRawContentBlockDeltaEvent, BetaThinkingDelta } from '@anthropi
  * the full `JSON.parse` path. The result deep-equals `JSON.parse(data)`
  * (test/sse/quick-delta.test.ts proves it by property test).
  */
-export function quickDelta(data: string): BetaRawContentBlockDeltaEvent | undefined {
+export function quickDelta(data: string, ownStrings = false): BetaRawContentBlockDeltaEvent | undefined {
   // One regular expression, not startsWith: the data is a slice of its chunk, and V8's string
   // builtins take a slow path on sliced strings where irregexp does not.
   const head = HEAD.exec(data);
@@ -33,8 +33,11 @@ export function quickDelta(data: string): BetaRawContentBlockDeltaEvent | undefi
   while (j > i && isSpace(data.charCodeAt(j))) j--;
   if (j <= i || data.charCodeAt(i) !== QUOTE || data.charCodeAt(j) !== QUOTE) return undefined;
   let value = data.slice(i + 1, j);
-  // With no quote, backslash or control character inside, the literal's value is its text.
-  if (NEEDS_PARSING.test(value)) {
+  // With no quote, backslash or control character inside, the literal's value is its text — a
+  // slice that shares memory with the whole decoded chunk. Fine for the assembler, which joins
+  // its pieces into a copy; a listener may keep deltas, so for listeners (`ownStrings`) it is parsed
+  // into a string of its own.
+  if (ownStrings || NEEDS_PARSING.test(value)) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(data.slice(i, j + 1));

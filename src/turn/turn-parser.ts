@@ -193,7 +193,7 @@ export class TurnParser {
 
   #onFrame = (name: string | undefined, data: string): void => {
     this.#fromBytes = true;
-    this.#handle(decodeEvent(name, data, this.#events));
+    this.#handle(decodeEvent(name, data, this.#events, this.#deltaListeners));
   };
 
   /**

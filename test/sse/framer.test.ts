@@ -149,6 +149,31 @@ describe('SseFramer: byte offsets', () => {
     fc.assert(framerProperty(frame), { numRuns: 200, seed: 4242 });
   });
 
+  // Offsets are located lazily: a chunk where nobody asks takes the deferred path (one data length per
+  // event, the search replayed on demand). Asking only now and then, inside the sink or after a write,
+  // must give the same exact offsets as asking for every event.
+  it('property: exact offsets when asked for only now and then, for ANY chunking', () => {
+    fc.assert(
+      fc.property(validStreamArb(), sseFormatArb, chunkingArb, fc.integer({ min: 2, max: 9 }), fc.nat(8), (stream, format, chunking, every, phase) => {
+        const serialized = serialize(stream.events, format);
+        const asked = new Map<number, number | null>();
+        let latest = -1;
+        const framer: SseFramer = new SseFramer((_name, _data, index) => {
+          latest = index;
+          if ((index + phase) % every === 0) asked.set(index, framer.eventOffset());
+        });
+        for (const piece of chunk(serialized.bytes, chunking)) {
+          framer.pushBytes(piece);
+          // After the write, the latest event's offset (resolved from the chunk it ended in).
+          if (latest >= 0 && (latest + phase) % every === 1) asked.set(latest, framer.eventOffset());
+        }
+        framer.end();
+        for (const [index, offset] of asked) expect(offset, `event ${index}`).toBe(serialized.dataOffsets[index]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   const two = 'event: ping\ndata: {"type":"ping"}\n\nevent: ping\ndata: {"type":"ping"}\n\n';
   const twoOffsets = [18, 53];
 
