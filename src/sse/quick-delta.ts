@@ -18,12 +18,15 @@ import type { BetaRawContentBlockDeltaEvent, BetaThinkingDelta } from '@anthropi
 export function quickDelta(data: string, ownStrings = false): BetaRawContentBlockDeltaEvent | undefined {
   // One regular expression, not startsWith: the data is a slice of its chunk, and V8's string
   // builtins take a slow path on sliced strings where irregexp does not.
-  const head = HEAD.exec(data);
-  if (head === null) return undefined;
-  const index = Number(head[1]);
-  const kind = head[2] as string;
-  const delta = kind.charCodeAt(0) === I ? 'input_json_delta' : kind.charCodeAt(1) === E ? 'text_delta' : 'thinking_delta';
-  const i = head[0].length - 1; // the opening quote of the string literal
+  HEAD.lastIndex = 0;
+  if (!HEAD.test(data)) return undefined;
+  // Read what the expression matched straight from the data: no match array, no capture strings.
+  let at = HEAD_PREFIX_LENGTH;
+  let index = 0;
+  for (let c = data.charCodeAt(at); c >= ZERO && c <= NINE; c = data.charCodeAt(++at)) index = index * 10 + (c - ZERO);
+  at += DELTA_TYPE_OFFSET;
+  const delta = data.charCodeAt(at) === I ? 'input_json_delta' : data.charCodeAt(at + 1) === E ? 'text_delta' : 'thinking_delta';
+  const i = HEAD.lastIndex - 1; // the opening quote of the string literal
   // From the end: `"` ws* `}` ws* `}` ws*
   let j = data.length - 1;
   while (isSpace(data.charCodeAt(j))) j--;
@@ -61,7 +64,12 @@ export function quickDelta(data: string, ownStrings = false): BetaRawContentBloc
 // eslint-disable-next-line no-control-regex
 const NEEDS_PARSING = /["\\\u0000-\u001f]/;
 /** Up to 9 index digits: the number stays exact; JSON's no-leading-zero rule is kept. */
-const HEAD = /^\{"type":"content_block_delta","index":(0|[1-9]\d{0,8}),"delta":\{"type":"(text_delta","text|input_json_delta","partial_json|thinking_delta","thinking)":"/;
+const HEAD = /\{"type":"content_block_delta","index":(?:0|[1-9]\d{0,8}),"delta":\{"type":"(?:text_delta","text|input_json_delta","partial_json|thinking_delta","thinking)":"/y;
+const HEAD_PREFIX_LENGTH = '{"type":"content_block_delta","index":'.length;
+/** From the end of the index digits to the delta type's first letter: `,"delta":{"type":"`. */
+const DELTA_TYPE_OFFSET = ',"delta":{"type":"'.length;
+const ZERO = 48;
+const NINE = 57;
 const I = 105; // 'i'
 const E = 101; // 'e'
 const QUOTE = 34;
