@@ -5,7 +5,7 @@ import type { BetaContentBlock } from '@anthropic-ai/sdk/resources/beta/messages
 import { parseTurn } from '../../turn/parse.js';
 import type { TurnResult } from '../../turn/types.js';
 import { parseCommandArgs } from '../args.js';
-import { EXIT, UsageError, type CliIO, type Command } from '../io.js';
+import { EXIT, UsageError, type Command } from '../io.js';
 
 const HELP = `Usage: turnstate replay <file|->... [--json] [--strict]
 
