@@ -42,8 +42,32 @@ export const KNOWN_DELTA_TYPES: ReadonlySet<string> = new Set([
 
 export type { StreamErrorCode } from './stream.errors.js';
 
+/**
+ * What accepting an event does beyond the grammar: building the message.
+ * Injected through the actor's input (one machine definition serves every
+ * stream; `provide()` per stream would rebuild it each time).
+ */
+export interface StreamEffects {
+  startMessage(event: Extract<StreamEvent, { type: 'message_start' }>): void;
+  openBlock(event: Extract<StreamEvent, { type: 'content_block_start' }>): void;
+  applyDelta(event: DeltaEvent): void;
+  closeBlock(event: Extract<StreamEvent, { type: 'content_block_stop' }>): void;
+  applyMessageDelta(event: BetaRawMessageDeltaEvent): void;
+  skipped(event: MachineEvent): void;
+}
+
+const noEffects: StreamEffects = {
+  startMessage() {},
+  openBlock() {},
+  applyDelta() {},
+  closeBlock() {},
+  applyMessageDelta() {},
+  skipped() {},
+};
+
 /** The grammar's memory: which block comes next, which is open, how the message stopped. */
 export interface StreamContext {
+  readonly effects: StreamEffects;
   readonly strict: boolean;
   readonly nextIndex: number;
   readonly openIndex: number | null;
@@ -108,7 +132,7 @@ export const streamMachine = setup({
   types: {
     context: {} as StreamContext,
     events: {} as MachineEvent,
-    input: {} as { strict?: boolean },
+    input: {} as { strict?: boolean; effects?: StreamEffects },
   },
   guards: {
     isNextBlock: ({ context, event }) => blockEvent(event).index === context.nextIndex,
@@ -124,15 +148,13 @@ export const streamMachine = setup({
     isUnknownDelta: ({ event }) => isUnknownDelta(event),
   },
   actions: {
-    // Injected by the driver (src/turn/driver.ts); no-ops here so the bare machine runs in the inspector.
-    startMessage: () => {},
-    openBlock: () => {},
-    applyDelta: () => {},
-    closeBlock: () => {},
-    applyMessageDelta: () => {},
-    finishMessage: () => {},
-    recordApiError: () => {},
-    recordSkipped: () => {},
+    // The effects come from the input (src/turn/turn-parser.ts passes the assembler's); without one the bare machine runs as is, e.g. in the inspector.
+    startMessage: ({ context, event }) => context.effects.startMessage(event as Extract<StreamEvent, { type: 'message_start' }>),
+    openBlock: ({ context, event }) => context.effects.openBlock(event as Extract<StreamEvent, { type: 'content_block_start' }>),
+    applyDelta: ({ context, event }) => context.effects.applyDelta(event as DeltaEvent),
+    closeBlock: ({ context, event }) => context.effects.closeBlock(event as Extract<StreamEvent, { type: 'content_block_stop' }>),
+    applyMessageDelta: ({ context, event }) => context.effects.applyMessageDelta(event as BetaRawMessageDeltaEvent),
+    recordSkipped: ({ context, event }) => context.effects.skipped(event),
     recordViolation: assign({ violation: (_, params: { code: StreamErrorCode }) => params.code }),
     trackOpenedBlock: assign({ openIndex: ({ event }) => blockEvent(event).index, nextIndex: ({ context }) => context.nextIndex + 1 }),
     trackClosedBlock: assign({ openIndex: null }),
@@ -140,11 +162,11 @@ export const streamMachine = setup({
   },
 }).createMachine({
   id: 'stream',
-  context: ({ input }) => ({ strict: input.strict ?? false, nextIndex: 0, openIndex: null, stopReason: null, violation: null }),
+  context: ({ input }) => ({ effects: input.effects ?? noEffects, strict: input.strict ?? false, nextIndex: 0, openIndex: null, stopReason: null, violation: null }),
   initial: 'awaitingMessageStart',
   on: {
     ping: {},
-    error: { target: '#stream.apiErrored', actions: 'recordApiError' },
+    error: { target: '#stream.apiErrored' },
     unknown_event: [{ guard: 'isLenient', actions: 'recordSkipped' }, violation('unknown_event_type')],
     '*': violation('unexpected_event'),
   },
@@ -195,7 +217,7 @@ export const streamMachine = setup({
       },
     },
     awaitingMessageStop: {
-      on: { message_stop: { target: 'complete', actions: 'finishMessage' } },
+      on: { message_stop: { target: 'complete' } },
     },
     complete: {
       on: {

@@ -3,9 +3,6 @@ import type {
   BetaContentBlock,
   BetaMessage,
   BetaRawContentBlockDeltaEvent,
-  BetaRawContentBlockStartEvent,
-  BetaRawMessageDeltaEvent,
-  BetaRawMessageStartEvent,
   BetaStopReason,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
@@ -73,18 +70,18 @@ export class TurnParser {
       onNotice: (code, message, eventIndex) => this.#diagnose({ code, message, eventIndex }),
     });
     const assembler = this.#assembler;
-    const machine = streamMachine.provide({
-      actions: {
-        startMessage: ({ event }) => assembler.start(event as BetaRawMessageStartEvent),
-        openBlock: ({ event }) => assembler.open(event as BetaRawContentBlockStartEvent),
-        applyDelta: ({ event }) => assembler.delta(event as DeltaEvent),
-        closeBlock: ({ event }) => void assembler.close((event as { index: number }).index, this.#events),
-        applyMessageDelta: ({ event }) => assembler.messageDelta(event as BetaRawMessageDeltaEvent),
-        recordSkipped: ({ event }) => this.#diagnoseSkipped(event),
+    this.#actor = createActor(streamMachine, {
+      input: {
+        strict: options.strict ?? false,
+        effects: {
+          startMessage: (event) => assembler.start(event),
+          openBlock: (event) => assembler.open(event),
+          applyDelta: (event) => assembler.delta(event),
+          closeBlock: (event) => void assembler.close(event.index, this.#events),
+          applyMessageDelta: (event) => assembler.messageDelta(event),
+          skipped: (event) => this.#diagnoseSkipped(event),
+        },
       },
-    });
-    this.#actor = createActor(machine, {
-      input: { strict: options.strict ?? false },
       ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
     });
     this.#actor.start();
