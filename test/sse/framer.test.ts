@@ -34,14 +34,7 @@ function frame(chunks: readonly Uint8Array[], options: { maxEventSize?: number }
 }
 
 function cutAt(bytes: Uint8Array, ...at: number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of at) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
+  return chunk(bytes, { kind: 'cuts', cuts: at });
 }
 
 const oneByteChunks = (bytes: Uint8Array): Uint8Array[] => Array.from(bytes, (b) => Uint8Array.of(b));
