@@ -49,15 +49,19 @@ const noNotice: FrameNotice = () => {};
  * does not do: strict UTF-8 decoding across chunk boundaries, a final event
  * without its blank line (the SDK drops it), and the byte offset of every event.
  *
- * Byte offsets: eventsource-parser reports events without positions, so each
+ * Byte offsets: eventsource-parser reports events without positions, so an
  * event's `data:` field is found again in the chunk it came from, searching
- * forward from the previous payload — one `indexOf` of a five-character
- * needle per event. Only the character position is kept; converting it to a
- * byte offset (which costs a pass over the chunk when it is not ASCII) waits
- * until someone asks, which is almost always never: on an error. A payload
- * that began in an earlier chunk is located when that chunk was fed. Offsets
- * are exact for single-line `data` (what the Messages API sends) unless a
- * comment line between events contains `data:`.
+ * forward from the previous payload. That search is deferred: in an LF-only
+ * chunk each event records only its data length, and the search is replayed
+ * from the chunk's starting state when an offset is asked for — which is
+ * almost always never (on an error). The end of the chunk's last event is
+ * then found from its last blank line. Chunks with CR line endings search
+ * eagerly. A payload that began in an earlier chunk is located when that
+ * chunk was fed; a `data:` field split by a chunk boundary is caught by
+ * carrying the chunk's last characters over. Converting a position to a byte
+ * offset, a pass over the chunk when it is not ASCII, also waits until asked.
+ * Offsets are exact for single-line `data` (what the Messages API sends)
+ * unless a comment line between events contains `data:`.
  */
 export class SseFramer {
   readonly #parser: EventSourceParser;
