@@ -5,32 +5,14 @@
  * `<repo root>/../shared/real-streams`, with an INDEX.md describing each file.
  *
  * When it is missing, corpus tests are skipped (use {@link describeCorpus}) and
- * one line saying so is printed to stderr, once per process.
+ * one line saying so is printed to stderr, once per run (test/support/global-setup.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe } from 'vitest';
+import { corpusDir } from './corpus-location.js';
 
-/** The folder holding package.json, found by walking up from this file. */
-function findRepoRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-}
-
-export const repoRoot: string = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
-
-/** Where the corpus is expected, whether or not it exists. */
-export const corpusPath: string = resolve(repoRoot, '..', 'shared', 'real-streams');
-
-/** The corpus folder, or null when it is not there. */
-export const corpusDir: string | null =
-  existsSync(corpusPath) && statSync(corpusPath).isDirectory() ? corpusPath : null;
+export { corpusDir, corpusPath, repoRoot } from './corpus-location.js';
 
 export interface CorpusFile {
   /** File name, e.g. `07-max-tokens-mid-tool-use-input.sse`. */
@@ -50,17 +32,6 @@ export function corpusFiles(): CorpusFile[] {
       const path = join(dir, name);
       return { name, path, bytes: readFileSync(path) };
     });
-}
-
-const WARNED = Symbol.for('turnstate.corpus.missingWarned');
-
-if (corpusDir === null) {
-  // Flag on `process`, not in this module: vitest may evaluate the module more than once per worker.
-  const flags = process as unknown as Record<symbol, boolean | undefined>;
-  if (!flags[WARNED]) {
-    flags[WARNED] = true;
-    process.stderr.write(`turnstate: real-stream corpus not found at ${corpusPath}; corpus tests skipped\n`);
-  }
 }
 
 /** `describe` when the corpus is present, `describe.skip` otherwise. */
