@@ -42,6 +42,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   const command = COMMANDS.find((c) => c.name === name);
   try {
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    // Every command's --help, in one place; after `--` a "-h" is an argument, not a flag.
+    const end = rest.indexOf('--');
+    const flags = end === -1 ? rest : rest.slice(0, end);
+    if (flags.includes('--help') || flags.includes('-h')) {
+      io.stdout(`${command.help}\n`);
+      return EXIT.ok;
+    }
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {

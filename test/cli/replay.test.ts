@@ -67,3 +67,15 @@ describe('turnstate replay', () => {
     expect(JSON.parse(strict.out())).toMatchObject({ ok: false, error: { code: 'unknown_event_type' } });
   });
 });
+
+describe('--help', () => {
+  it('prints the command help from the dispatcher, but not for a -h after --', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const io = captureIO();
+    expect(await main(['replay', '--help'], io)).toBe(0);
+    expect(io.out()).toBe(`${replayCommand.help}\n`);
+    const after = captureIO();
+    expect(await main(['replay', '--', '-h'], after)).toBe(2);
+    expect(after.err()).toContain('no such file: -h');
+  });
+});

@@ -9,7 +9,7 @@ import { sdkCreateStream } from '../../controller/model.js';
 import type { RunnableTool } from '../../controller/types.js';
 import { startFakeMessagesApi } from '../../testing/fake-api.js';
 import { parseCommandArgs } from '../args.js';
-import { EXIT, type CliIO, type Command } from '../io.js';
+import type { CliIO, Command } from '../io.js';
 import { exitCodeFor, resultJson, summaryLine } from './run.js';
 
 const HELP = `Usage: turnstate demo [--json] [--delay-ms N]
@@ -109,10 +109,6 @@ export const demoCommand: Command = {
   help: HELP,
   async run(argv, io) {
     const { values } = parseCommandArgs('demo', argv, { json: { type: 'boolean' }, 'delay-ms': { type: 'string' } });
-    if (values.help) {
-      io.stdout(`${HELP}\n`);
-      return EXIT.ok;
-    }
     const delay = values['delay-ms'] === undefined ? 2 : Number(values['delay-ms']);
     const dir = demoRecordingsDir();
     const files = (await readdir(dir)).filter((f) => f.endsWith('.sse')).sort();

@@ -30,10 +30,6 @@ export const replayCommand: Command = {
       json: { type: 'boolean' },
       strict: { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(`${HELP}\n`);
-      return EXIT.ok;
-    }
     if (positionals.length === 0) throw new UsageError('replay: name at least one recording, or - for standard input (see `turnstate replay --help`)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('replay: standard input (-) can be read only once');
     for (const file of positionals) {

@@ -38,10 +38,6 @@ export const resumeCommand: Command = {
       rerun: { type: 'string', multiple: true },
       json: { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(`${HELP}\n`);
-      return EXIT.ok;
-    }
     if (positionals.length !== 1) throw new UsageError('resume: give exactly one CHECKPOINT file (see `turnstate resume --help`)');
     const path = resolve(io.cwd, positionals[0]!);
     let checkpoint: Checkpoint;

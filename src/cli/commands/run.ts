@@ -195,10 +195,6 @@ export const runCommand: Command = {
       checkpoint: { type: 'string' },
       json: { type: 'boolean' },
     });
-    if (values.help) {
-      io.stdout(`${HELP}\n`);
-      return EXIT.ok;
-    }
     const prompt = positionals.join(' ').trim();
     if (prompt === '') throw new UsageError('run: give a PROMPT (see `turnstate run --help`)');
     const policy = values['max-tokens-policy'];
