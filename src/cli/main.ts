@@ -3,9 +3,10 @@ import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
 import { demoCommand } from './commands/demo.js';
+import { diagramCommand } from './commands/diagram.js';
 import { EXIT, UsageError, type CliIO, type Command } from './io.js';
 
-const COMMANDS: readonly Command[] = [demoCommand, replayCommand, runCommand, resumeCommand];
+const COMMANDS: readonly Command[] = [demoCommand, replayCommand, runCommand, resumeCommand, diagramCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
