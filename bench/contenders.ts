@@ -96,7 +96,7 @@ export function runFloorAssemble(chunks: Chunks): Outcome {
 
 const REQUEST = {
   // Not in the SDK's deprecation list, so it prints no warning per request.
-  model: 'claude-opus-4-1',
+  model: 'claude-opus-4-7',
   max_tokens: 64000,
   messages: [{ role: 'user' as const, content: 'bench' }],
 };

@@ -61,7 +61,7 @@ function pad(r: () => number): string {
   return r() < 0.15 ? '' : ' '.repeat(int(r, 1, 15));
 }
 
-const MODEL = 'claude-sonnet-4-5-20250929';
+const MODEL = 'claude-sonnet-4-6';
 
 function messageStart(r: () => number, id: string): string {
   return (

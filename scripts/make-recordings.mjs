@@ -333,7 +333,6 @@ class Stream {
 // Recordings
 // ---------------------------------------------------------------------------
 
-const SONNET45 = 'claude-sonnet-4-5-20250929';
 const HAIKU45 = 'claude-haiku-4-5-20251001';
 const SONNET46 = 'claude-sonnet-4-6';
 
@@ -356,7 +355,7 @@ const fail = (errorCode, stopReason = null) => ({ ok: false, stopReason, errorCo
 // --- valid -----------------------------------------------------------------
 
 define('end-turn-text.sse', 'One text block, end_turn. The baseline.', ok('end_turn'), (file) => {
-  const s = new Stream(file, { model: SONNET45, inputTokens: 24 });
+  const s = new Stream(file, { model: SONNET46, inputTokens: 24 });
   s.messageStart();
   s.text(
     'Canberra is the capital of Australia. It was purpose-built as a compromise between Sydney and Melbourne, ' +
@@ -371,7 +370,7 @@ define(
   'Text "I\'m done." followed by a tool_use; stop_reason tool_use. Branch on stop_reason, never on the text.',
   ok('tool_use'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 1873, cacheRead: 4096 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 1873, cacheRead: 4096 });
     s.messageStart();
     s.text(["I'm", ' done.']);
     s.toolUse('mark_task_complete', {
@@ -384,7 +383,7 @@ define(
 );
 
 define('tool-use-single.sse', 'Text, then one tool_use (caller direct, empty first input_json_delta); stop_reason tool_use.', ok('tool_use'), (file) => {
-  const s = new Stream(file, { model: SONNET45, inputTokens: 612 });
+  const s = new Stream(file, { model: SONNET46, inputTokens: 612 });
   s.messageStart();
   s.text("I'll check the current weather in Lisbon for you.");
   s.toolUse('get_weather', { location: 'Lisbon, Portugal', unit: 'celsius' });
@@ -432,7 +431,7 @@ define(
   'server_tool_use web_search + web_search_tool_result + cited text (citations_delta), then a second search still pending; stop_reason pause_turn.',
   ok('pause_turn'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 2214 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 2214 });
     s.messageStart();
     s.text("I'll look up the current official heights of both mountains.");
     const searchId = s.toolUse('web_search', { query: 'Mount Everest official height 2020 survey' }, { server: true });
@@ -459,7 +458,7 @@ define(
   'The continuation of pause-turn-web-search.sse: opens with the web_search_tool_result for the pending search at index 0, then cited text; end_turn.',
   ok('end_turn'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 6127 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 6127 });
     s.messageStart();
     const k2wiki = ['K2 - Wikipedia', 'https://en.wikipedia.org/wiki/K2', '5 days ago'];
     const k2brit = ['K2 | Mountain, Pakistan, China, Map, & Facts | Britannica', 'https://www.britannica.com/place/K2', '1 month ago'];
@@ -481,7 +480,7 @@ define(
   'Text block, then a tool_use whose input JSON is cut off and that never gets content_block_stop; message_delta max_tokens. The open tool_use is dropped.',
   ok('max_tokens', 1),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 1342 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 1342 });
     s.messageStart();
     s.text("I'll save the meeting notes to a file.");
     const input = {
@@ -526,7 +525,7 @@ define(
   'Some text, then stop_reason refusal with stop_details {type: refusal, category: cyber, explanation, …}.',
   ok('refusal'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 96 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 96 });
     s.messageStart();
     s.text('I can walk through how this class of vulnerability works at a high level, but');
     s.messageDelta('refusal', {
@@ -548,7 +547,7 @@ define(
   'Long cached prompt; output stops when input + output reach the 200k context window (stop_reason model_context_window_exceeded), text cut mid-sentence, block closed.',
   ok('model_context_window_exceeded'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 1204, cacheRead: 198660 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 1204, cacheRead: 198660 });
     s.messageStart();
     s.text(
       "Here's a summary of the incident log you shared.\n\n**Timeline**\n- 02:14 UTC: the primary database began rejecting " +
@@ -566,7 +565,7 @@ define(
   'thinking block (several thinking_delta, a final empty one, one signature_delta), then text; end_turn.',
   ok('end_turn'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 52 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 52 });
     s.messageStart();
     s.thinking(
       'The user asks how many weekdays there are in March 2025. January 1, 2025 was a Wednesday, so February 1 was a ' +
@@ -583,7 +582,7 @@ define(
 );
 
 define('redacted-thinking.sse', 'redacted_thinking block (opaque data, no deltas), then text; end_turn.', ok('end_turn'), (file) => {
-  const s = new Stream(file, { model: SONNET45, inputTokens: 118 });
+  const s = new Stream(file, { model: SONNET46, inputTokens: 118 });
   s.messageStart();
   const i = s.blockStart({ type: 'redacted_thinking', data: s.rng.blob(s.rng.int(420, 560)) });
   s.blockStop(i);
@@ -618,7 +617,7 @@ define(
   'Answer about a plain-text document: cited text blocks start with `citations: []` and get a char_location citations_delta before their text; end_turn.',
   ok('end_turn'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 655 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 655 });
     s.messageStart();
     s.text('You can return an item within 30 days of delivery', { citations: [policyCitation('Returns are accepted within 30 days of delivery. ')] });
     s.text(', as long as ');
@@ -707,7 +706,7 @@ define(
   'message_start, a text block with a few deltas, then `event: error` (overloaded_error, with request_id) and the connection ends.',
   fail('api_error'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 2318 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 2318 });
     s.messageStart();
     s.text(["Here's a summary of", ' the three proposals:\n\n1. **', 'Proposal A', '** moves the'], { stop: false });
     s.event({ type: 'error', error: { details: null, type: 'overloaded_error', message: 'Overloaded' }, request_id: s.rng.requestId() });
@@ -722,7 +721,7 @@ define(
   'The first content_block_delta for index 0 arrives before its content_block_start.',
   fail('unexpected_event'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 19 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 19 });
     s.messageStart();
     s.ping();
     s.delta(0, { type: 'text_delta', text: 'Sure' });
@@ -737,7 +736,7 @@ define(
 );
 
 define('broken-block-index-gap.sse', 'Block 0, then a content_block_start for index 2 (index 1 skipped).', fail('block_index_mismatch'), (file) => {
-  const s = new Stream(file, { model: SONNET45, inputTokens: 233 });
+  const s = new Stream(file, { model: SONNET46, inputTokens: 233 });
   s.messageStart();
   s.text('The function returns early when the list is empty.');
   s.nextIndex = 2; // skip index 1
@@ -751,7 +750,7 @@ define(
   'A text_delta sent to an open tool_use block.',
   fail('delta_type_mismatch'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 540 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 540 });
     s.messageStart();
     const index = s.blockStart({ type: 'tool_use', id: s.rng.id('toolu'), name: 'search_orders', input: {}, caller: { type: 'direct' } });
     s.delta(index, { type: 'input_json_delta', partial_json: '' });
@@ -782,7 +781,7 @@ define(
   'The connection ends inside a text block: after a few deltas, no content_block_stop, message_delta or message_stop.',
   fail('incomplete_stream'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 88 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 88 });
     s.messageStart();
     s.text(['To rotate the logs daily, add a', ' `daily` directive and a', ' `rotate 7` line to the'], { stop: false });
     return s.toString();
@@ -794,7 +793,7 @@ define(
   'One content_block_delta data line is not JSON (unescaped quotes inside the text string).',
   fail('invalid_json'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 42 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 42 });
     s.messageStart();
     const index = s.blockStart({ type: 'text', text: '' });
     s.delta(index, { type: 'text_delta', text: 'The error message' });
@@ -811,7 +810,7 @@ define(
   'An `event: content_block_stop` line whose data is a content_block_delta payload.',
   fail('event_name_mismatch'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 57 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 57 });
     s.messageStart();
     const index = s.blockStart({ type: 'text', text: '' });
     s.delta(index, { type: 'text_delta', text: 'Use `git log --follow`' });
@@ -828,7 +827,7 @@ define(
   'message_delta with stop_reason end_turn while the tool_use block at index 1 is still open (only max_tokens may leave a block open).',
   fail('block_open_at_message_delta'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 701 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 701 });
     s.messageStart();
     s.text("I'll create the branch now.");
     s.toolUse('git_create_branch', { name: 'fix/login-redirect', from: 'main' }, { stop: false });
@@ -857,7 +856,7 @@ define(
   'A second message_start (another message id) after the first text block, before any message_delta.',
   fail('unexpected_event'),
   (file) => {
-    const s = new Stream(file, { model: SONNET45, inputTokens: 64 });
+    const s = new Stream(file, { model: SONNET46, inputTokens: 64 });
     s.messageStart();
     s.text('The two approaches differ mainly in');
     s.id = s.rng.id('msg');

@@ -61,7 +61,7 @@ export function messageEvents(spec: MessageSpec): BetaRawMessageStreamEvent[] {
   events.push({
     type: 'message_start',
     message: {
-      model: spec.model ?? 'claude-sonnet-4-5-20250929',
+      model: spec.model ?? 'claude-sonnet-4-6',
       id: spec.id ?? fakeId('msg'),
       type: 'message',
       role: 'assistant',

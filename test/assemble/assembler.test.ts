@@ -10,7 +10,7 @@ import { serialize, type Obj } from '../support/arbitraries.js';
 
 const messageStart = (usage: Obj = { input_tokens: 10, output_tokens: 1 }): Obj => ({
   type: 'message_start',
-  message: { id: 'msg_01test', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5-20250929', content: [], stop_reason: null, stop_sequence: null, usage },
+  message: { id: 'msg_01test', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [], stop_reason: null, stop_sequence: null, usage },
 });
 const blockStart = (index: number, content_block: Obj): Obj => ({ type: 'content_block_start', index, content_block });
 const delta = (index: number, d: Obj): Obj => ({ type: 'content_block_delta', index, delta: d });

@@ -76,14 +76,14 @@ describe('through the real SDK client over a loopback socket', () => {
 
   it('parses the raw bytes of `messages.create({ stream: true }).asResponse()`, chunked on the wire', async () => {
     api.enqueue({ body: bytes, chunkSize: 5 });
-    const response = await client.beta.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true }).asResponse();
+    const response = await client.beta.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true }).asResponse();
     const result = await parseTurn(response);
     expect(plain(result.message)).toEqual(expected);
   });
 
   it("accepts the SDK's own event iterator (already-parsed events)", async () => {
     api.enqueue(bytes);
-    const stream = await client.beta.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client.beta.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true });
     const result = await parseTurn(stream);
     expect(result.ok).toBe(true);
     expect(result.eventCount).toBeLessThan((await parseTurn(bytes)).eventCount); // the SDK swallows pings
@@ -92,7 +92,7 @@ describe('through the real SDK client over a loopback socket', () => {
 
   it("an `event: error` seen by the SDK's iterator still becomes a typed api_error with the partial message", async () => {
     api.enqueue(recording('error-event-overloaded.sse'));
-    const stream = await client.beta.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client.beta.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true });
     const result = await parseTurn(stream);
     expect(result.error).toBeInstanceOf(StreamError);
     expect(result.error).toMatchObject({ code: 'api_error', apiErrorType: 'overloaded_error' });
@@ -101,7 +101,7 @@ describe('through the real SDK client over a loopback socket', () => {
 
   it('a connection dropped mid-stream is source_failed or incomplete_stream, never a crash, and keeps the partial', async () => {
     api.enqueue({ body: bytes, dropAfterBytes: Math.floor(bytes.length / 2) });
-    const response = await client.beta.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true }).asResponse();
+    const response = await client.beta.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream: true }).asResponse();
     const result = await parseTurn(response);
     expect(['source_failed', 'incomplete_stream']).toContain(result.error?.code);
     expect(result.message?.content.length).toBeGreaterThan(0);

@@ -428,7 +428,7 @@ export function validStreamArb(options: ValidStreamOptions = {}): fc.Arbitrary<V
   return fc
     .record({
       id: idArb('msg_01'),
-      model: fc.constantFrom('claude-sonnet-4-5-20250929', 'claude-haiku-4-5-20251001', 'claude-opus-4-1'),
+      model: fc.constantFrom('claude-sonnet-4-6', 'claude-haiku-4-5-20251001', 'claude-opus-4-7'),
       startStopDetails: fc.boolean(),
       usage: usageStartArb,
       blocks: fc.array(block, { maxLength: options.maxBlocks ?? 5 }),
