@@ -6,3 +6,5 @@
 export { startFakeMessagesApi, type FakeMessagesApi, type FakeMessagesApiOptions, type FakeReply, type FakeRequest, type FakeScript } from './fake-api.js';
 export { messageEvents, eventsToSse, sseFromMessage, truncatedSse, errorAfterSse, fakeId, type BlockSpec, type MessageSpec, type SseOptions } from './sse.js';
 export { scriptedModel, type ScriptedModel, type ScriptedModelOptions, type ScriptedReply } from './scripted-model.js';
+export { loadRecording, loadRecordingBytes, recordingNames } from './recordings.js';
+export { TestingError, type TestingErrorCode } from './errors.js';
