@@ -9,7 +9,11 @@ import type { DroppedBlock, StreamingMessage } from '../src/assemble/types.js';
  *   (a delta before its block starts, a second message_start, message_stop
  *   without message_delta, …).
  * - `block_index_mismatch`: a block event whose index is not the next block (start)
- *   or the open block (delta, stop).
+ *   or the open block (delta, stop). One exception, unless `strict`: a start
+ *   right after a `*_tool_result` block that repeats its index is taken as the
+ *   due block (diagnostic `block_index_repaired`).
+ * - (`unexpected_event` also covers interleaved blocks: a content_block_start
+ *   while another block is open.)
  * - `delta_type_mismatch`: a delta that does not fit the open block's type.
  * - `block_open_at_message_delta`: message_delta while a block is open, with a stop
  *   reason that does not truncate.

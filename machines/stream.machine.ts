@@ -8,9 +8,17 @@
  *   message_stop
  *   ping anywhere; `event: error` anywhere ends the stream.
  *
- * One relaxation real streams need: when the stop reason truncates
- * (max_tokens, model_context_window_exceeded), `message_delta` may arrive while
- * a block is still open (shared corpus 07).
+ * Relaxations real streams need, each a named path:
+ * - when the stop reason truncates (max_tokens, model_context_window_exceeded),
+ *   `message_delta` may arrive while a block is still open (shared corpus 07);
+ * - right after a `*_tool_result` block, a content_block_start may repeat that
+ *   block's index while its deltas and stop carry the due one (a real
+ *   code-execution recording): unless `strict`, it is taken as the due block
+ *   (`repeatsIndexAfterToolResult` → `takeAsDueBlock`) with a diagnostic.
+ *
+ * Not relaxed: blocks never interleave. A content_block_start while a block is
+ * open is `unexpected_event` (only the Go SDK's accumulator tests show that
+ * shape, no recording does).
  *
  * Side effects (assembling the message) are injected with `machine.provide()`;
  * the machine itself keeps only the counters the grammar needs, so it stays
@@ -22,7 +30,7 @@
  * per delta; test/machines/stream.fastpath.test.ts proves by property test
  * that the shortcut and the actor agree on every event sequence.
  */
-import { assign, not, setup, type StateValue } from 'xstate';
+import { assign, not, raise, setup, type StateValue } from 'xstate';
 import type { BetaRawMessageDeltaEvent, BetaStopReason } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { StreamErrorCode } from './stream.errors.js';
 import { KNOWN_EVENT_TYPES, type StreamEvent, type UnknownEvent } from '../src/sse/events.js';
@@ -50,6 +58,8 @@ export type { StreamErrorCode } from './stream.errors.js';
 export interface StreamEffects {
   startMessage(event: Extract<StreamEvent, { type: 'message_start' }>): void;
   openBlock(event: Extract<StreamEvent, { type: 'content_block_start' }>): void;
+  /** A content_block_start repeated the previous index right after a server tool result; it was taken as the due block. */
+  repairedBlockIndex(expected: number, got: number): void;
   applyDelta(event: DeltaEvent): void;
   closeBlock(event: Extract<StreamEvent, { type: 'content_block_stop' }>): void;
   applyMessageDelta(event: BetaRawMessageDeltaEvent): void;
@@ -59,6 +69,7 @@ export interface StreamEffects {
 const noEffects: StreamEffects = {
   startMessage() {},
   openBlock() {},
+  repairedBlockIndex() {},
   applyDelta() {},
   closeBlock() {},
   applyMessageDelta() {},
@@ -71,6 +82,8 @@ export interface StreamContext {
   readonly strict: boolean;
   readonly nextIndex: number;
   readonly openIndex: number | null;
+  /** The type of the block opened last (for the repeated-index repair after a server tool result). */
+  readonly lastBlockType: string | null;
   readonly stopReason: string | null;
   readonly violation: StreamErrorCode | null;
 }
@@ -109,6 +122,10 @@ const isUnknownDelta = (event: MachineEvent): boolean =>
   event.type === 'content_block_delta' && !KNOWN_DELTA_TYPES.has((event as DeltaEvent).delta.type);
 
 const blockEvent = (event: MachineEvent): { index: number } => event as unknown as { index: number };
+type BlockStartEvent = Extract<StreamEvent, { type: 'content_block_start' }>;
+
+/** Server tool results (`web_search_tool_result`, `bash_code_execution_tool_result`, …): the blocks after which the API has been seen repeating an index. */
+const SERVER_TOOL_RESULT = /_tool_result$/;
 
 /** Block types whose content streams in, by the child state that holds them; the rest arrive whole. */
 const STREAMING_BLOCKS = {
@@ -137,6 +154,10 @@ export const streamMachine = setup({
   guards: {
     isNextBlock: ({ context, event }) => blockEvent(event).index === context.nextIndex,
     isOpenBlock: ({ context, event }) => blockEvent(event).index === context.openIndex,
+    // A real code-execution recording starts the block after a *_tool_result with that result's index again, while the
+    // block's deltas and stop carry the due one. Only that exact shape is repaired; every other mismatch stays an error.
+    repeatsIndexAfterToolResult: ({ context, event }) =>
+      !context.strict && blockEvent(event).index === context.nextIndex - 1 && SERVER_TOOL_RESULT.test(context.lastBlockType ?? ''),
     blockTypeIn: ({ event }, params: { types: readonly string[] }) =>
       params.types.includes((event as Extract<StreamEvent, { type: 'content_block_start' }>).content_block.type),
     fitsOpenBlock: ({ context, event }, params: { deltaTypes: readonly string[] }) =>
@@ -155,14 +176,21 @@ export const streamMachine = setup({
     closeBlock: ({ context, event }) => context.effects.closeBlock(event as Extract<StreamEvent, { type: 'content_block_stop' }>),
     applyMessageDelta: ({ context, event }) => context.effects.applyMessageDelta(event as BetaRawMessageDeltaEvent),
     recordSkipped: ({ context, event }) => context.effects.skipped(event),
+    reportRepairedIndex: ({ context, event }) => context.effects.repairedBlockIndex(context.nextIndex, blockEvent(event).index),
+    // Re-sent with the due index, the start then takes the ordinary path: one way in for every block.
+    takeAsDueBlock: raise(({ context, event }) => ({ ...(event as BlockStartEvent), index: context.nextIndex })),
     recordViolation: assign({ violation: (_, params: { code: StreamErrorCode }) => params.code }),
-    trackOpenedBlock: assign({ openIndex: ({ event }) => blockEvent(event).index, nextIndex: ({ context }) => context.nextIndex + 1 }),
+    trackOpenedBlock: assign({
+      openIndex: ({ event }) => blockEvent(event).index,
+      nextIndex: ({ context }) => context.nextIndex + 1,
+      lastBlockType: ({ event }) => (event as BlockStartEvent).content_block.type,
+    }),
     trackClosedBlock: assign({ openIndex: null }),
     trackStopReason: assign({ stopReason: ({ event }) => (event as BetaRawMessageDeltaEvent).delta.stop_reason ?? null }),
   },
 }).createMachine({
   id: 'stream',
-  context: ({ input }) => ({ effects: input.effects ?? noEffects, strict: input.strict ?? false, nextIndex: 0, openIndex: null, stopReason: null, violation: null }),
+  context: ({ input }) => ({ effects: input.effects ?? noEffects, strict: input.strict ?? false, nextIndex: 0, openIndex: null, lastBlockType: null, stopReason: null, violation: null }),
   initial: 'awaitingMessageStart',
   on: {
     ping: {},
@@ -177,6 +205,7 @@ export const streamMachine = setup({
     betweenBlocks: {
       on: {
         content_block_start: [
+          { guard: 'repeatsIndexAfterToolResult', actions: ['reportRepairedIndex', 'takeAsDueBlock'] },
           { guard: not('isNextBlock'), ...violation('block_index_mismatch') },
           openAs('text'),
           openAs('toolInput'),
@@ -203,6 +232,9 @@ export const streamMachine = setup({
           { guard: 'isOpenBlock', target: 'betweenBlocks', actions: 'closeBlock' },
           violation('block_index_mismatch'),
         ],
+        // Blocks do not interleave: no recording shows it (only the Go SDK's accumulator tests do), so a block that starts
+        // while another is open is rejected, by name, rather than guessed at.
+        content_block_start: violation('unexpected_event'),
         message_delta: [
           { guard: 'stopTruncates', target: 'awaitingMessageStop', actions: ['trackStopReason', 'applyMessageDelta'] },
           violation('block_open_at_message_delta'),
@@ -245,7 +277,7 @@ export function expectedIn(state: string, context: StreamContext): string {
   if (state.startsWith('inBlock')) {
     const kinds = deltaTable.get(state);
     const deltas = kinds === undefined ? 'no deltas (this block arrives whole)' : `content_block_delta(index ${context.openIndex}: ${kinds.join(' | ')})`;
-    return `${deltas} or content_block_stop(index ${context.openIndex})`;
+    return `${deltas} or content_block_stop(index ${context.openIndex}); blocks do not interleave, so the next content_block_start only after that stop`;
   }
   if (state === 'awaitingMessageStop') return 'message_stop';
   if (state === 'complete') return 'nothing but ping';

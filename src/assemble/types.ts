@@ -31,11 +31,28 @@ export interface DroppedBlock {
   readonly block: BetaContentBlock;
 }
 
-/** Something legal but noteworthy that was skipped; never silent. */
-export interface Diagnostic {
+/** Something legal but noteworthy that was skipped or repaired; never silent. */
+export type Diagnostic = SkippedDiagnostic | BlockIndexRepaired;
+
+export interface SkippedDiagnostic {
   readonly code: 'unknown_event_type' | 'unknown_delta_type' | 'unknown_sse_field' | 'invalid_sse_retry';
   readonly message: string;
   readonly eventIndex: number;
+}
+
+/**
+ * A content_block_start that repeated the previous block's index right after a
+ * server tool result (`*_tool_result`) was taken as the due block (`strict`
+ * rejects it with `block_index_mismatch`).
+ */
+export interface BlockIndexRepaired {
+  readonly code: 'block_index_repaired';
+  readonly message: string;
+  readonly eventIndex: number;
+  /** The index the block was due at, and is assembled at. */
+  readonly expected: number;
+  /** The index the content_block_start carried. */
+  readonly got: number;
 }
 
 export type { BetaMessage, BetaStopReason, BetaContentBlock };

@@ -76,6 +76,14 @@ export class TurnParser {
         effects: {
           startMessage: (event) => assembler.start(event),
           openBlock: (event) => assembler.open(event),
+          repairedBlockIndex: (expected, got) =>
+            this.#diagnose({
+              code: 'block_index_repaired',
+              message: `content_block_start repeated index ${got} right after a server tool result; taken as block ${expected}, the index its deltas and stop carry (strict mode would reject it)`,
+              eventIndex: this.#events - 1,
+              expected,
+              got,
+            }),
           applyDelta: (event) => assembler.delta(event),
           closeBlock: (event) => void assembler.close(event.index, this.#events),
           applyMessageDelta: (event) => assembler.messageDelta(event),

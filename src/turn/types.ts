@@ -10,7 +10,10 @@ import type { TurnstateError } from '../errors.js';
 import type { StreamEvent, UnknownEvent } from '../sse/events.js';
 
 export interface TurnOptions {
-  /** Unknown event and delta types become errors instead of diagnostics. Default false. */
+  /**
+   * Unknown event and delta types, and a block index repeated right after a
+   * server tool result, become errors instead of diagnostics. Default false.
+   */
   readonly strict?: boolean;
   /** Largest SSE line or event, in characters, before `line_too_long`. Default 64 MiB. */
   readonly maxEventSize?: number;

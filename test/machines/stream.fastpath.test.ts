@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { deltaTable, StreamError, TurnParser, TurnstateError, type TurnOptions, type TurnResult } from '../../src/index.js';
-import { chunk, chunkingArb, mutatedStreamArb, serialize, sseFormatArb, validStreamArb, type Obj } from '../support/arbitraries.js';
+import { applyMutations, blockArbs, chunk, chunkingArb, mutatedStreamArb, serialize, sseFormatArb, validStreamArb, type Obj } from '../support/arbitraries.js';
 
 type Feed = { kind: 'bytes'; chunks: Uint8Array[] } | { kind: 'events'; events: Obj[] };
 
@@ -62,6 +62,10 @@ const sequenceArb: fc.Arbitrary<Obj[]> = fc.oneof(
   validStreamArb().map((s) => [...s.events]),
   mutatedStreamArb().map((m) => m.events),
   mutatedStreamArb().map((m) => m.events),
+  // Rich in server tool results, with the block after one repeating its index: the repair path (issue 7 A2).
+  fc
+    .tuple(validStreamArb({ block: fc.oneof(blockArbs.web_search_tool_result, blockArbs.text, blockArbs.tool) }), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }))
+    .map(([s, picks]) => applyMutations(s.events, picks.map((i) => ({ kind: 'repeat_after_result' as const, i })))),
 );
 
 const feedArb: fc.Arbitrary<Feed> = fc.oneof(
@@ -82,6 +86,18 @@ describe('fast path (boundaries) vs every-event', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('the sequences reach the named paths the shortcut must not bypass (the repeated-index repair)', () => {
+    let repaired = 0;
+    fc.assert(
+      fc.property(sequenceArb, (events) => {
+        const { result } = run({ kind: 'events', events }, {});
+        if (result.ok && result.diagnostics.some((d) => d.code === 'block_index_repaired')) repaired += 1;
+      }),
+      { numRuns: 600, seed: 7 },
+    );
+    expect(repaired).toBeGreaterThan(5);
   });
 
   it('deltaTable lists exactly the streaming block states and the delta types each takes', () => {

@@ -69,7 +69,7 @@ describe('mutated event sequences', () => {
         const key = ref.ok ? 'accepted' : ref.code;
         seen.set(key, (seen.get(key) ?? 0) + 1);
       }),
-      { numRuns: 2000, seed: 20250514 },
+      { numRuns: 3000, seed: 20250514 },
     );
     for (const code of ['accepted', 'unexpected_event', 'block_index_mismatch', 'delta_type_mismatch', 'block_open_at_message_delta', 'event_after_message_stop', 'invalid_tool_input', 'incomplete_stream', 'api_error']) {
       expect(seen.get(code) ?? 0, `${code} in ${JSON.stringify([...seen])}`).toBeGreaterThan(5);

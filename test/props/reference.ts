@@ -13,7 +13,8 @@
  * ping anywhere; `event: error` anywhere before message_stop ends the stream
  * (`api_error`); after message_stop only ping (and, unless strict, unknown
  * event types) are allowed. Unknown event / delta types are skipped unless
- * strict. A truncating stop reason may arrive while a block is open. A closed
+ * strict. Unless strict, a content_block_start right after a `*_tool_result`
+ * block may repeat that block's index; it is the due block. A truncating stop reason may arrive while a block is open. A closed
  * tool block whose input JSON is not an object is fatal at message_delta unless
  * the stop reason truncates; then it is dropped, as are unclosed tool blocks
  * and thinking blocks without a signature.
@@ -117,7 +118,10 @@ export function referenceParse(events: readonly Obj[], options: { strict?: boole
         break;
       case 'between':
         if (t === 'content_block_start') {
-          if (e['index'] !== next) return reject('block_index_mismatch', i);
+          // The one repair: right after a server tool result, a start may repeat that result's index (issue 7 A2).
+          const previous = blocks.at(-1);
+          const repaired = !strict && e['index'] === next - 1 && previous !== undefined && previous.type.endsWith('_tool_result');
+          if (e['index'] !== next && !repaired) return reject('block_index_mismatch', i);
           const block = structuredClone(e['content_block'] as Obj);
           open = { index: next, type: String(block['type']), block, json: '', sawJson: false, closed: false, signed: false, invalid: false };
           blocks.push(open);

@@ -665,6 +665,8 @@ export type Mutation =
   | { readonly kind: 'drop'; readonly i: number }
   | { readonly kind: 'duplicate'; readonly i: number }
   | { readonly kind: 'reindex'; readonly i: number; readonly index: number }
+  /** The start right after a `*_tool_result` block repeats that block's index (the shape issue 7 A2 repairs). */
+  | { readonly kind: 'repeat_after_result'; readonly i: number }
   | { readonly kind: 'inject_after_stop'; readonly what: InjectKind; readonly i: number }
   | { readonly kind: 'insert'; readonly at: number; readonly what: InjectKind; readonly i: number }
   | { readonly kind: 'truncate'; readonly n: number };
@@ -679,6 +681,7 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('drop' as const), i: fc.nat() }),
   fc.record({ kind: fc.constant('duplicate' as const), i: fc.nat() }),
   fc.record({ kind: fc.constant('reindex' as const), i: fc.nat(), index: fc.nat(6) }),
+  fc.record({ kind: fc.constant('repeat_after_result' as const), i: fc.nat() }),
   fc.record({ kind: fc.constant('inject_after_stop' as const), what: injectKindArb, i: fc.nat() }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), what: injectKindArb, i: fc.nat() }),
   fc.record({ kind: fc.constant('truncate' as const), n: fc.nat() }),
@@ -738,6 +741,16 @@ export function applyMutations(events: readonly Obj[], mutations: readonly Mutat
         const blockEvents = out.map((e, at) => [e, at] as const).filter(([e]) => typeof e['index'] === 'number');
         const pick = blockEvents[m.i % Math.max(1, blockEvents.length)];
         if (pick !== undefined) out[pick[1]] = { ...pick[0], index: m.index };
+        break;
+      }
+      case 'repeat_after_result': {
+        const starts = out.map((e, at) => [e, at] as const).filter(([e]) => e['type'] === 'content_block_start');
+        const after = starts.flatMap((start, k) => {
+          const previous = starts[k - 1]?.[0];
+          return previous !== undefined && String((previous['content_block'] as Obj)['type']).endsWith('_tool_result') ? [[start, previous['index']] as const] : [];
+        });
+        const pick = after[m.i % Math.max(1, after.length)];
+        if (pick !== undefined) out[pick[0][1]] = { ...pick[0][0], index: pick[1] };
         break;
       }
       case 'inject_after_stop': {

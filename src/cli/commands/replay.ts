@@ -15,7 +15,8 @@ through turnstate's parser and machine, and reports on each.
   <file|->   a recording; - reads standard input
   --json     one JSON object per input, one per line, in input order:
              {"file","ok","stopReason","message","dropped","diagnostics","error"}
-  --strict   unknown event and delta types are errors, not diagnostics
+  --strict   unknown event and delta types (and a block index repeated after
+             a server tool result) are errors, not diagnostics
   -h, --help this text
 
 Exit status: 0 when every input is a valid, complete stream; 1 when any is
