@@ -128,7 +128,9 @@ describe('machineGraph', () => {
   it('stream: guard parameters are on the labels (the delta types each block takes)', () => {
     const mermaid = toMermaid(streamMachine);
     expect(mermaid).toContain('inBlock_text --> inBlock_text : content_block_delta [fitsOpenBlock(deltaTypes: text_delta | citations_delta)] / applyDelta (stays)');
-    expect(mermaid).toContain('betweenBlocks --> violated : 1/6 content_block_start [not(isNextBlock)] / recordViolation(code: block_index_mismatch)');
+    expect(mermaid).toContain('betweenBlocks --> violated : 2/7 content_block_start [not(isNextBlock)] / recordViolation(code: block_index_mismatch)');
+    expect(mermaid).toContain('betweenBlocks --> betweenBlocks : 1/7 content_block_start [repeatsIndexAfterToolResult] / reportRepairedIndex, takeAsDueBlock (stays)');
+    expect(mermaid).toContain('inBlock --> violated : content_block_start / recordViolation(code: unexpected_event)');
     expect(mermaid).toContain('any_state --> violated : * / recordViolation(code: unexpected_event)');
   });
 
