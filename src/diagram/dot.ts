@@ -5,6 +5,11 @@
  * for root transitions, "(stays)" for targetless ones, "2/6" for XState's
  * order of candidates).
  *
+ * Every node, cluster and edge carries an `id` (`s<state index>`,
+ * `t<transition index>` — indices into {@link machineGraph}'s arrays), which
+ * Graphviz keeps on the SVG elements, so a page can highlight what a trace
+ * visited.
+ *
  * Edges from or to a compound state attach to an invisible anchor inside its
  * cluster (`compound=true` with `ltail` / `lhead`), because DOT has no edges
  * between clusters.
@@ -35,6 +40,8 @@ export function graphToDot(graph: MachineGraph, options: DotOptions = {}): strin
     children.set(state.parent, list);
   }
   const isCluster = (state: DiagramState): boolean => (children.get(state.id) ?? []).length > 0;
+  const stateIndex = new Map(graph.states.map((s, i) => [s.id, i]));
+  const svgId = (state: DiagramState): string => quote(`s${stateIndex.get(state.id)}`);
   const root = graph.states[0]!;
   const lines = [
     `digraph ${quote(graph.id)} {`,
@@ -55,34 +62,34 @@ export function graphToDot(graph: MachineGraph, options: DotOptions = {}): strin
         const extra = [...state.invokes.map((s) => `invokes ${s}`), ...state.entry.map((a) => `entry ${a}`)];
         const text = extra.length === 0 ? state.key : `${state.key}\n${extra.join('\n')}`;
         const shape = state.kind === 'final' ? ', peripheries=2' : '';
-        lines.push(`${pad}${nodeId(state)} [label=${quote(text)}${shape}];`);
+        lines.push(`${pad}${nodeId(state)} [id=${svgId(state)}, label=${quote(text)}${shape}];`);
         continue;
       }
       lines.push(`${pad}subgraph ${clusterId(state)} {`);
-      lines.push(`${pad}  label=${quote(state.key)}; style="rounded"; color="#888888";`);
+      lines.push(`${pad}  id=${svgId(state)}; label=${quote(state.key)}; style="rounded"; color="#888888";`);
       lines.push(`${pad}  ${anchorId(state)} [shape=point, style=invis, width=0.01, label=""];`);
       block(state, depth + 1);
       lines.push(`${pad}}`);
     }
   };
   block(root, 1);
-  if (graph.transitions.some((t) => t.source === root.id)) lines.push(`  ${nodeId(root)} [label="(any state)", shape=plaintext];`);
-  for (const transition of graph.transitions) {
+  if (graph.transitions.some((t) => t.source === root.id)) lines.push(`  ${nodeId(root)} [id=${svgId(root)}, label="(any state)", shape=plaintext];`);
+  graph.transitions.forEach((transition, index) => {
     const source = byId.get(transition.source)!;
     const text = transitionLabel(transition, { actions: options.actions ?? true });
     const from = source !== root && isCluster(source) ? anchorId(source) : nodeId(source);
     const tail = source !== root && isCluster(source) ? `, ltail=${clusterId(source)}` : '';
     if (transition.targets.length === 0) {
-      lines.push(`  ${from} -> ${from} [label=${quote(`${text} (stays)`)}, style=dashed${tail}];`);
-      continue;
+      lines.push(`  ${from} -> ${from} [id="t${index}", label=${quote(`${text} (stays)`)}, style=dashed${tail}];`);
+      return;
     }
-    for (const id of transition.targets) {
+    transition.targets.forEach((id, j) => {
       const target = byId.get(id)!;
       const to = isCluster(target) ? anchorId(target) : nodeId(target);
       const head = isCluster(target) ? `, lhead=${clusterId(target)}` : '';
-      lines.push(`  ${from} -> ${to} [label=${quote(text)}${tail}${head}];`);
-    }
-  }
+      lines.push(`  ${from} -> ${to} [id="t${index}${j === 0 ? '' : `_${j}`}", label=${quote(text)}${tail}${head}];`);
+    });
+  });
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }

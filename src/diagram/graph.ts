@@ -159,9 +159,25 @@ function triggerOf(node: NodeLike, descriptor: string): Trigger {
 
 /** The machine definition as a graph; works for any XState v5 machine. */
 export function machineGraph(machine: AnyStateMachine): MachineGraph {
+  return walk(machine).graph;
+}
+
+/**
+ * Finds a transition XState took (an inspection `@xstate.microstep` event's
+ * `_transitions` entries) in the machine's graph: its index in
+ * `graph.transitions`, or null for a transition of another machine.
+ */
+export function transitionIndexer(machine: AnyStateMachine): (definition: unknown) => number | null {
+  const { definitions } = walk(machine);
+  const index = new Map<unknown, number>(definitions.map((d, i) => [d, i]));
+  return (definition) => index.get(definition) ?? null;
+}
+
+function walk(machine: AnyStateMachine): { graph: MachineGraph; definitions: TransitionLike[] } {
   const root = machine.root as unknown as NodeLike;
   const states: DiagramState[] = [];
   const transitions: DiagramTransition[] = [];
+  const definitions: TransitionLike[] = [];
   // An explicit stack, not recursion: machine depth is small, but nothing here should depend on that.
   const stack: { node: NodeLike; parent: string | null }[] = [{ node: root, parent: null }];
   while (stack.length > 0) {
@@ -180,6 +196,7 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
     });
     const add = (descriptor: string, group: readonly TransitionLike[], trigger: Trigger): void => {
       group.forEach((transition, i) => {
+        definitions.push(transition);
         transitions.push({
           source: node.id,
           targets: (transition.target ?? []).map((target) => target.id),
@@ -201,7 +218,7 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
     const children = Object.values(node.states);
     for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, parent: node.id });
   }
-  return { id: machine.id, states, transitions };
+  return { graph: { id: machine.id, states, transitions }, definitions };
 }
 
 /** A trigger as a person reads it: the event name, `always`, `done: requestModel`, `error: requestModel`. */

@@ -9,10 +9,12 @@ import { sdkCreateStream } from '../../controller/model.js';
 import type { RunnableTool } from '../../controller/types.js';
 import { startFakeMessagesApi } from '../../testing/fake-api.js';
 import { parseCommandArgs } from '../args.js';
+import { EXIT } from '../io.js';
+import { runTraceFor } from '../trace-file.js';
 import type { CliIO, Command } from '../io.js';
 import { exitCodeFor, resultJson, summaryLine } from './run.js';
 
-const HELP = `Usage: turnstate demo [--json] [--delay-ms N]
+const HELP = `Usage: turnstate demo [--json] [--delay-ms N] [--trace OUT.html]
 
 Runs the real continuation controller, through the real Anthropic SDK client,
 against a fake Messages API on 127.0.0.1 that replays built-in recordings
@@ -22,6 +24,9 @@ moved on. No API key needed.
 
   --json         print the final result as JSON instead of the trace summary
   --delay-ms N   pause between streamed chunks (default 2; 0 for none)
+  --trace OUT    write a self-contained trace page (HTML, no network): the
+                 machine's diagram, every state and transition it took, the
+                 controller's events, segments and tool calls on one timeline
   -h, --help     this text`;
 
 /** Where the demo recordings are, from src/ (tsx, tests) or from a build under dist/. */
@@ -108,7 +113,7 @@ export const demoCommand: Command = {
   summary: 'run the controller against a built-in fake API (tool_use → pause_turn → max_tokens → end_turn); no key needed',
   help: HELP,
   async run(argv, io) {
-    const { values } = parseCommandArgs('demo', argv, { json: { type: 'boolean' }, 'delay-ms': { type: 'string' } });
+    const { values } = parseCommandArgs('demo', argv, { json: { type: 'boolean' }, 'delay-ms': { type: 'string' }, trace: { type: 'string' } });
     const delay = values['delay-ms'] === undefined ? 2 : Number(values['delay-ms']);
     const dir = demoRecordingsDir();
     const files = (await readdir(dir)).filter((f) => f.endsWith('.sse')).sort();
@@ -124,6 +129,7 @@ export const demoCommand: Command = {
         io.stdout(`  policy     max_tokens → continue; tools: get_weather; server tool: web_search\n`);
       }
       const store = new MemoryCheckpointStore();
+      const trace = await runTraceFor(values.trace, 'turnstate demo', json ? undefined : tracePrinter(io));
       const handle = startRun({
         params: {
           model: 'claude-sonnet-4-6',
@@ -136,15 +142,16 @@ export const demoCommand: Command = {
         checkpoint: store,
         maxTokensPolicy: 'continue',
         budgets: { maxContinuations: 10, deadlineMs: 60_000 },
-        ...(json ? {} : { onEvent: tracePrinter(io) }),
+        ...trace.options,
       });
       const result = await handle.settled;
+      const traced = await trace.write(io, result);
       if (json) io.stdout(`${JSON.stringify({ ...resultJson(result), requests: api.requests.length, checkpoints: store.saved.length })}\n`);
       else {
         io.stdout(`\n${summaryLine(result, null)}`);
         io.stdout(`  ${api.requests.length} requests over a real socket; ${store.saved.length} checkpoints written; final transcript has ${result.messages.length} messages\n`);
       }
-      return exitCodeFor(result);
+      return traced ? exitCodeFor(result) : EXIT.failed;
     } finally {
       await api.close();
     }

@@ -1,13 +1,14 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BetaContentBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { parseTurn } from '../../turn/parse.js';
 import type { TurnResult } from '../../turn/types.js';
 import { parseCommandArgs } from '../args.js';
+import { streamTracePage, writeTracePage } from '../trace-file.js';
 import { EXIT, UsageError, type Command } from '../io.js';
 
-const HELP = `Usage: turnstate replay <file|->... [--json] [--strict]
+const HELP = `Usage: turnstate replay <file|->... [--json] [--strict] [--html OUT.html]
 
 Replays recorded Messages API streams (.sse files: the raw response body)
 through turnstate's parser and machine, and reports on each.
@@ -17,6 +18,10 @@ through turnstate's parser and machine, and reports on each.
              {"file","ok","stopReason","message","dropped","diagnostics","error"}
   --strict   unknown event and delta types (and a block index repeated after
              a server tool result) are errors, not diagnostics
+  --html OUT write a self-contained trace page (one input): the machine's
+             diagram with the states and transitions the stream took, a
+             timeline to step through, the message, the dropped blocks, and
+             for a broken stream the event where it failed
   -h, --help this text
 
 Exit status: 0 when every input is a valid, complete stream; 1 when any is
@@ -30,7 +35,9 @@ export const replayCommand: Command = {
     const { values, positionals } = parseCommandArgs('replay', argv, {
       json: { type: 'boolean' },
       strict: { type: 'boolean' },
+      html: { type: 'string' },
     });
+    if (values.html !== undefined && (positionals.length !== 1 || positionals[0] === '-')) throw new UsageError('replay: --html takes exactly one recording file');
     if (positionals.length === 0) throw new UsageError('replay: name at least one recording, or - for standard input (see `turnstate replay --help`)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('replay: standard input (-) can be read only once');
     for (const file of positionals) {
@@ -45,6 +52,11 @@ export const replayCommand: Command = {
       const result = await parseTurn(source, { strict: values.strict ?? false });
       allOk &&= result.ok;
       io.stdout(values.json ? `${JSON.stringify(toJson(file, result))}\n` : summary(file, result));
+    }
+    if (values.html !== undefined) {
+      const file = positionals[0]!;
+      const page = await streamTracePage(await readFile(resolve(io.cwd, file)), file, values.strict ?? false);
+      if (!(await writeTracePage(io, values.html, page))) return EXIT.failed;
     }
     return allOk ? EXIT.ok : EXIT.failed;
   },
