@@ -90,7 +90,7 @@ export function createRunTraceRecorder(options: { title?: string; now?: () => nu
     onStep: null,
     inspect(event) {
       // The root actor's own steps: the continuation machine (its invoked promises report too).
-      if (event.type !== '@xstate.microstep' || event.actorRef.sessionId !== event.rootId) return;
+      if (event.type !== '@xstate.microstep' || event.actorRef.sessionId !== event.rootId || event.event.type === 'xstate.stop') return;
       const after = continuationStateName((event.snapshot as { value?: unknown }).value);
       const transitions = event._transitions.map(indexOf).filter((i): i is number => i !== null);
       push({

@@ -68,7 +68,8 @@ export function traceTurn(chunks: Iterable<Uint8Array | string>, options: TraceT
   let turn: TurnParser | null = null;
   const inspect = (event: InspectionEvent): void => {
     if (event.type === '@xstate.event' && event.event.type !== 'xstate.init') events += 1;
-    if (event.type !== '@xstate.microstep') return;
+    // The parser stopping its actor at the end is not an event of the stream.
+    if (event.type !== '@xstate.microstep' || event.event.type === 'xstate.stop') return;
     const after = stateName((event.snapshot as unknown as { value: Parameters<typeof stateName>[0] }).value);
     const wire = event.event as unknown as Record<string, unknown>;
     steps.push({
