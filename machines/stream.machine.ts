@@ -16,6 +16,12 @@
  *   code-execution recording): unless `strict`, it is taken as the due block
  *   (`repeatsIndexAfterToolResult` → `takeAsDueBlock`) with a diagnostic.
  *
+ * - a programmatic-tool-calling response opens with a message_start whose
+ *   content is already finished and whose stop_reason is set, followed
+ *   directly by message_stop: `startsComplete` → `prepopulated`. A
+ *   message_start with content but no stop reason, and anything but
+ *   message_stop after a prepopulated start, stay violations.
+ *
  * Not relaxed: blocks never interleave. A content_block_start while a block is
  * open is `unexpected_event` (only the Go SDK's accumulator tests show that
  * shape, no recording does).
@@ -57,6 +63,8 @@ export type { StreamErrorCode } from './stream.errors.js';
  */
 export interface StreamEffects {
   startMessage(event: Extract<StreamEvent, { type: 'message_start' }>): void;
+  /** message_start carried the finished message, its stop reason included (programmatic tool calling). */
+  startFinishedMessage(event: Extract<StreamEvent, { type: 'message_start' }>): void;
   openBlock(event: Extract<StreamEvent, { type: 'content_block_start' }>): void;
   /** A content_block_start repeated the previous index right after a server tool result; it was taken as the due block. */
   repairedBlockIndex(expected: number, got: number): void;
@@ -68,6 +76,7 @@ export interface StreamEffects {
 
 const noEffects: StreamEffects = {
   startMessage() {},
+  startFinishedMessage() {},
   openBlock() {},
   repairedBlockIndex() {},
   applyDelta() {},
@@ -123,6 +132,7 @@ const isUnknownDelta = (event: MachineEvent): boolean =>
 
 const blockEvent = (event: MachineEvent): { index: number } => event as unknown as { index: number };
 type BlockStartEvent = Extract<StreamEvent, { type: 'content_block_start' }>;
+type MessageStartEvent = Extract<StreamEvent, { type: 'message_start' }>;
 
 /** Server tool results (`web_search_tool_result`, `bash_code_execution_tool_result`, …): the blocks after which the API has been seen repeating an index. */
 const SERVER_TOOL_RESULT = /_tool_result$/;
@@ -164,13 +174,21 @@ export const streamMachine = setup({
       fitsOpenBlock(context, event as DeltaEvent, params.deltaTypes),
     stopTruncates: ({ event }) =>
       TRUNCATING_STOP_REASONS.has(String((event as BetaRawMessageDeltaEvent).delta.stop_reason)),
+    // Programmatic tool calling: a response can open with its finished blocks and stop reason, then message_stop.
+    startsComplete: ({ event }) => {
+      const message = (event as MessageStartEvent).message;
+      return message.content.length > 0 && typeof message.stop_reason === 'string';
+    },
+    startsWithContent: ({ event }) => (event as MessageStartEvent).message.content.length > 0,
     isLenient: ({ context }) => !context.strict,
     skipsUnknownDelta: ({ context, event }) => !context.strict && isUnknownDelta(event),
     isUnknownDelta: ({ event }) => isUnknownDelta(event),
   },
   actions: {
     // The effects come from the input (src/turn/turn-parser.ts passes the assembler's); without one the bare machine runs as is, e.g. in the inspector.
-    startMessage: ({ context, event }) => context.effects.startMessage(event as Extract<StreamEvent, { type: 'message_start' }>),
+    startMessage: ({ context, event }) => context.effects.startMessage(event as MessageStartEvent),
+    startFinishedMessage: ({ context, event }) => context.effects.startFinishedMessage(event as MessageStartEvent),
+    trackStartStopReason: assign({ stopReason: ({ event }) => (event as MessageStartEvent).message.stop_reason ?? null }),
     openBlock: ({ context, event }) => context.effects.openBlock(event as Extract<StreamEvent, { type: 'content_block_start' }>),
     applyDelta: ({ context, event }) => context.effects.applyDelta(event as DeltaEvent),
     closeBlock: ({ context, event }) => context.effects.closeBlock(event as Extract<StreamEvent, { type: 'content_block_stop' }>),
@@ -200,7 +218,18 @@ export const streamMachine = setup({
   },
   states: {
     awaitingMessageStart: {
-      on: { message_start: { target: 'betweenBlocks', actions: 'startMessage' } },
+      on: {
+        message_start: [
+          { guard: 'startsComplete', target: 'prepopulated', actions: ['trackStartStopReason', 'startFinishedMessage'] },
+          // Content without a stop reason has no meaning the SDK's accumulator gives it either: its deltas would land on the wrong blocks.
+          { guard: 'startsWithContent', ...violation('unexpected_event') },
+          { target: 'betweenBlocks', actions: 'startMessage' },
+        ],
+      },
+    },
+    // The message is finished and its stop reason known: only message_stop may follow (no blocks, no message_delta).
+    prepopulated: {
+      on: { message_stop: { target: 'complete' } },
     },
     betweenBlocks: {
       on: {
@@ -272,7 +301,8 @@ export function stateName(value: StateValue): string {
 
 /** What the grammar would have accepted in a state, for error messages. */
 export function expectedIn(state: string, context: StreamContext): string {
-  if (state === 'awaitingMessageStart') return 'message_start';
+  if (state === 'awaitingMessageStart') return 'message_start (with empty content, or with finished content and its stop_reason)';
+  if (state === 'prepopulated') return 'message_stop (message_start carried the finished message and its stop reason)';
   if (state === 'betweenBlocks') return `content_block_start(index ${context.nextIndex}) or message_delta`;
   if (state.startsWith('inBlock')) {
     const kinds = deltaTable.get(state);

@@ -714,6 +714,47 @@ define(
   },
 );
 
+define(
+  'ptc-prepopulated-tool-use.sse',
+  'Programmatic tool calling: code execution calls a client tool. message_start already holds the finished blocks (a code_execution_tool_result, then a tool_use whose caller is the code_execution server tool), stop_reason tool_use, zero usage with server_tool_use, a container; then message_stop directly (no block events, no message_delta, no ping).',
+  ok('tool_use'),
+  (file) => {
+    const s = new Stream(file, { model: SONNET46, inputTokens: 0 });
+    const codeRun = s.rng.id('srvtoolu');
+    const earlier = s.rng.id('srvtoolu');
+    const expires = '2026-12-01T09:14:27.318904Z';
+    s.messageStart({
+      content: [
+        {
+          type: 'code_execution_tool_result',
+          tool_use_id: earlier,
+          content: { type: 'code_execution_result', stdout: 'regions: 3\n', stderr: '', return_code: 0, content: [] },
+        },
+        {
+          type: 'tool_use',
+          id: s.rng.id('toolu'),
+          name: 'query_database',
+          input: { sql: "SELECT region, SUM(revenue) FROM sales WHERE region = 'West' GROUP BY region" },
+          caller: { type: 'code_execution_20250825', tool_id: codeRun },
+        },
+      ],
+      stop_reason: 'tool_use',
+      usage: {
+        input_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+        output_tokens: 0,
+        server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+        service_tier: 'standard',
+        inference_geo: 'not_available',
+      },
+      container: { id: `container_011C${s.rng.base58(20)}`, expires_at: expires },
+    });
+    return s.messageStop().toString();
+  },
+);
+
 // --- broken ----------------------------------------------------------------
 
 define(

@@ -86,6 +86,12 @@ export class MessageAssembler {
     this.#message = message;
   }
 
+  /** A message_start that carries the finished message (programmatic tool calling): taken as it is, stop fields included. */
+  startFinished(event: BetaRawMessageStartEvent): void {
+    this.#message = event.message as BetaMessage & Record<string, unknown>;
+    this.#stopKnown = true;
+  }
+
   open(event: BetaRawContentBlockStartEvent): void {
     const block = event.content_block as AnyBlock;
     const type = block.type;

@@ -82,8 +82,9 @@ export function checkEvent(value: unknown, eventIndex: number): StreamEvent | Un
       break;
     case 'message_start': {
       const message = value['message'];
-      if (!isObject(message) || !Array.isArray(message['content']) || message['content'].length !== 0 || !isObject(message['usage'])) {
-        throw malformed(where, 'message_start needs a "message" with an empty "content" array and a "usage" object');
+      // Content is usually empty; a programmatic-tool-calling response carries finished blocks here (the machine judges whether that may be).
+      if (!isObject(message) || !Array.isArray(message['content']) || !message['content'].every(finishedBlockOk) || !isObject(message['usage'])) {
+        throw malformed(where, 'message_start needs a "message" with a "content" array of blocks (objects with a string "type"; tool_use with string "id" and "name" and an object "input") and a "usage" object');
       }
       break;
     }
@@ -124,6 +125,13 @@ function deltaPayloadOk(delta: Record<string, unknown>): boolean {
     default:
       return typeof delta['type'] === 'string';
   }
+}
+
+/** A block that arrives finished in message_start: what assembly and the controller rely on. */
+function finishedBlockOk(block: unknown): boolean {
+  if (!isObject(block) || typeof block['type'] !== 'string') return false;
+  if (block['type'] !== 'tool_use') return true;
+  return typeof block['id'] === 'string' && typeof block['name'] === 'string' && isObject(block['input']);
 }
 
 function nameMismatch(name: string, type: string, eventIndex: number): SseError {

@@ -75,6 +75,7 @@ export class TurnParser {
         strict: options.strict ?? false,
         effects: {
           startMessage: (event) => assembler.start(event),
+          startFinishedMessage: (event) => assembler.startFinished(event),
           openBlock: (event) => assembler.open(event),
           repairedBlockIndex: (expected, got) =>
             this.#diagnose({
@@ -284,7 +285,10 @@ export class TurnParser {
         if (block !== undefined) for (const listener of l.contentBlock) listener(block as BetaContentBlock, (event as { index: number }).index);
         break;
       }
+      case 'message_start':
       case 'message_delta': {
+        // A prepopulated message_start makes the stop reason known, as message_delta does.
+        if (!this.#assembler.stopKnown) break;
         const message = this.#assembler.current() as BetaMessage;
         for (const listener of l.stop) listener(message.stop_reason, this.#assembler.dropped);
         break;

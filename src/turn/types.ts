@@ -51,7 +51,7 @@ export interface TurnHandlers {
   inputJson(partialJson: string, blockIndex: number, inputSoFar: unknown): void;
   /** A block got its content_block_stop. */
   contentBlock(block: BetaContentBlock, blockIndex: number): void;
-  /** message_delta arrived: the stop reason is known. */
+  /** The stop reason is known: message_delta arrived, or a message_start carried the finished message (programmatic tool calling). */
   stop(stopReason: BetaStopReason | null, dropped: readonly DroppedBlock[]): void;
   /** message_stop arrived: the message is complete. */
   message(message: BetaMessage): void;
@@ -69,7 +69,7 @@ export type TurnSnapshot =
   | { readonly status: 'awaiting_message'; readonly state: string; readonly message: null }
   | { readonly status: 'streaming'; readonly state: string; readonly message: StreamingMessage }
   | {
-      /** message_delta arrived; message_stop has not. */
+      /** The stop reason is known (message_delta arrived, or message_start carried the finished message); message_stop has not arrived. */
       readonly status: 'finishing';
       readonly state: string;
       readonly message: BetaMessage;

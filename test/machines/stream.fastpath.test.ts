@@ -66,6 +66,16 @@ const sequenceArb: fc.Arbitrary<Obj[]> = fc.oneof(
   fc
     .tuple(validStreamArb({ block: fc.oneof(blockArbs.web_search_tool_result, blockArbs.text, blockArbs.tool) }), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }))
     .map(([s, picks]) => applyMutations(s.events, picks.map((i) => ({ kind: 'repeat_after_result' as const, i })))),
+  // Programmatic tool calling: the finished message in message_start, then message_stop — sometimes followed by events it forbids (issue 7 A1).
+  fc
+    .tuple(validStreamArb({ openTail: false }), fc.array(fc.nat(), { maxLength: 2 }))
+    .map(([s, picks]) => {
+      const { message } = s.expected;
+      const events: Obj[] = [{ type: 'message_start', message: { ...message, stop_reason: s.expected.stopReason } }, { type: 'message_stop' }];
+      const tail = s.events.filter((e) => e['type'] !== 'message_start' && e['type'] !== 'message_stop');
+      for (const i of picks) if (tail.length > 0) events.splice(1, 0, structuredClone(tail[i % tail.length]!));
+      return events;
+    }),
 );
 
 const feedArb: fc.Arbitrary<Feed> = fc.oneof(
@@ -88,16 +98,19 @@ describe('fast path (boundaries) vs every-event', () => {
     );
   });
 
-  it('the sequences reach the named paths the shortcut must not bypass (the repeated-index repair)', () => {
+  it('the sequences reach the named paths the shortcut must not bypass (the repeated-index repair, the prepopulated start)', () => {
     let repaired = 0;
+    let prepopulated = 0;
     fc.assert(
       fc.property(sequenceArb, (events) => {
         const { result } = run({ kind: 'events', events }, {});
         if (result.ok && result.diagnostics.some((d) => d.code === 'block_index_repaired')) repaired += 1;
+        if (result.ok && result.trace.includes('prepopulated')) prepopulated += 1;
       }),
       { numRuns: 600, seed: 7 },
     );
     expect(repaired).toBeGreaterThan(5);
+    expect(prepopulated).toBeGreaterThan(5);
   });
 
   it('deltaTable lists exactly the streaming block states and the delta types each takes', () => {
