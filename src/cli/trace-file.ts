@@ -29,7 +29,7 @@ export async function streamTracePage(bytes: Uint8Array, title: string, strict: 
  * the run has settled.
  */
 export async function runTraceFor(out: string | undefined, title: string, onEvent?: (event: ControllerEvent) => void) {
-  if (out === undefined) return { options: onEvent === undefined ? {} : { onEvent }, write: async () => true };
+  if (out === undefined) return { options: onEvent === undefined ? {} : { onEvent }, write: async (_io: CliIO, _result: RunResult | null) => true };
   const { createRunTraceRecorder, renderTraceHtml } = await import('../trace/index.js');
   const recorder = createRunTraceRecorder({ title });
   return {

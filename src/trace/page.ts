@@ -128,10 +128,14 @@ export const PAGE_SCRIPT = `
     $('position').textContent = (current + 1) + ' / ' + steps.length;
     for (const [e, first] of firstSeen) { e.classList.toggle('visited', first <= current); e.classList.remove('current'); }
     const s = steps[current];
-    if (s.kind !== 'note') {
-      for (const e of nodeEls(s.machine, s.after)) e.classList.add('current');
-      for (const t of s.transitions) for (const e of edgeEls(s.machine, t)) e.classList.add('current');
+    // Where each machine stands at this step: its latest state so far (a controller note moves none).
+    const standing = new Map();
+    for (let k = current; k >= 0 && standing.size < machines.length; k--) {
+      const p = steps[k];
+      if (p.kind !== 'note' && !standing.has(p.machine)) standing.set(p.machine, p.after);
     }
+    for (const [m, name] of standing) for (const e of nodeEls(m, name)) e.classList.add('current');
+    if (s.kind !== 'note') for (const t of s.transitions) for (const e of edgeEls(s.machine, t)) e.classList.add('current');
     $('current').textContent = describe(s, current);
     renderRows();
   }

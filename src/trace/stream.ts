@@ -58,73 +58,139 @@ export interface TraceTurnOptions extends Pick<TurnOptions, 'strict' | 'maxEvent
   readonly now?: () => number;
 }
 
-/** Parses `chunks` (a recording's bytes, in any chunking) and returns its trace and verdict. */
-export function traceTurn(chunks: Iterable<Uint8Array | string>, options: TraceTurnOptions = {}): { trace: Trace; result: TurnResult } {
+export interface StreamTraceRecorder {
+  /** Pass as the TurnParser's `inspect` (with `actorSteps: 'every-event'`). */
+  readonly inspect: (event: InspectionEvent) => void;
+  /** The parser whose byte offsets the steps carry (set once it exists). */
+  attach(turn: TurnParser): void;
+  readonly steps: readonly TraceStep[];
+  /** Called with each new step (live feeds). */
+  onStep: ((step: TraceStep) => void) | null;
+  /** The whole trace, once the stream has ended. */
+  finish(result: TurnResult): Trace;
+}
+
+export function createStreamTraceRecorder(options: { title?: string; now?: () => number } = {}): StreamTraceRecorder {
   const now = options.now ?? (() => performance.now());
   const start = now();
   const steps: TraceStep[] = [];
   let state = 'awaitingMessageStart';
   let events = 0;
   let turn: TurnParser | null = null;
-  const inspect = (event: InspectionEvent): void => {
-    if (event.type === '@xstate.event' && event.event.type !== 'xstate.init') events += 1;
-    // The parser stopping its actor at the end is not an event of the stream.
-    if (event.type !== '@xstate.microstep' || event.event.type === 'xstate.stop') return;
-    const after = stateName((event.snapshot as unknown as { value: Parameters<typeof stateName>[0] }).value);
-    const wire = event.event as unknown as Record<string, unknown>;
-    steps.push({
-      machine: 'stream',
-      kind: 'event',
-      eventIndex: events - 1,
-      byteOffset: turn?.eventByteOffset ?? null,
-      type: String(wire['type']),
-      detail: describeEvent(wire),
-      before: state,
-      after,
-      transitions: event._transitions.map(indexOf).filter((i): i is number => i !== null),
-      ms: now() - start,
-    });
-    state = after;
+  const recorder: StreamTraceRecorder = {
+    steps,
+    onStep: null,
+    attach(parser) {
+      turn = parser;
+    },
+    inspect(event) {
+      if (event.type === '@xstate.event' && event.event.type !== 'xstate.init' && event.event.type !== 'xstate.stop') events += 1;
+      // The parser stopping its actor at the end is not an event of the stream.
+      if (event.type !== '@xstate.microstep' || event.event.type === 'xstate.stop') return;
+      const after = stateName((event.snapshot as unknown as { value: Parameters<typeof stateName>[0] }).value);
+      const wire = event.event as unknown as Record<string, unknown>;
+      push({
+        machine: 'stream',
+        kind: 'event',
+        eventIndex: events - 1,
+        byteOffset: turn?.eventByteOffset ?? null,
+        type: String(wire['type']),
+        detail: describeEvent(wire),
+        before: state,
+        after,
+        transitions: event._transitions.map(indexOf).filter((i): i is number => i !== null),
+        ms: now() - start,
+      });
+      state = after;
+    },
+    finish(result) {
+      const failure = failureOf(result);
+      // An input that failed before the machine saw the event (bad JSON, bad bytes, a cut) gets its own step.
+      if (failure !== null && !steps.some((s) => s.after === 'violated' || s.after === 'apiErrored')) {
+        push({
+          machine: 'stream',
+          kind: 'error',
+          eventIndex: failure.eventIndex,
+          byteOffset: failure.byteOffset,
+          type: failure.code,
+          detail: capText(failure.message, 200),
+          before: state,
+          after: state,
+          transitions: [],
+          ms: now() - start,
+        });
+      }
+      return {
+        format: 'turnstate.trace',
+        version: 1,
+        kind: 'stream',
+        title: options.title ?? 'stream',
+        machines: { stream: machineGraph(streamMachine) },
+        steps,
+        verdict: result.ok ? 'ok' : result.error.code,
+        stopReason: result.stopReason,
+        failure,
+        message: capValue(result.message),
+        dropped: capValue(result.dropped) as unknown[],
+        diagnostics: capValue(result.diagnostics) as unknown[],
+        segments: [],
+        toolCalls: [],
+        usage: capValue(result.message?.usage ?? null),
+      };
+    },
   };
-  turn = new TurnParser({ strict: options.strict ?? false, ...(options.maxEventSize === undefined ? {} : { maxEventSize: options.maxEventSize }), actorSteps: 'every-event', inspect });
+  const push = (step: TraceStep): void => {
+    steps.push(step);
+    recorder.onStep?.(step);
+  };
+  return recorder;
+}
+
+/** An empty trace of `machine` (a live page's starting point). */
+export function emptyStreamTrace(title: string): Trace {
+  return {
+    format: 'turnstate.trace',
+    version: 1,
+    kind: 'stream',
+    title,
+    machines: { stream: machineGraph(streamMachine) },
+    steps: [],
+    verdict: 'streaming',
+    stopReason: null,
+    failure: null,
+    message: null,
+    dropped: [],
+    diagnostics: [],
+    segments: [],
+    toolCalls: [],
+    usage: null,
+  };
+}
+
+/** Parses `chunks` (a recording's bytes, in any chunking) and returns its trace and verdict. */
+export function traceTurn(
+  chunks: Iterable<Uint8Array | string>,
+  options: TraceTurnOptions & { readonly recorder?: StreamTraceRecorder; readonly inspect?: (event: InspectionEvent) => void } = {},
+): { trace: Trace; result: TurnResult } {
+  const recorder = options.recorder ?? createStreamTraceRecorder({ ...(options.title === undefined ? {} : { title: options.title }), ...(options.now === undefined ? {} : { now: options.now }) });
+  const turn = new TurnParser({
+    strict: options.strict ?? false,
+    ...(options.maxEventSize === undefined ? {} : { maxEventSize: options.maxEventSize }),
+    actorSteps: 'every-event',
+    inspect:
+      options.inspect === undefined
+        ? recorder.inspect
+        : (event: InspectionEvent) => {
+            recorder.inspect(event);
+            options.inspect!(event);
+          },
+  });
+  recorder.attach(turn);
   try {
     for (const chunk of chunks) turn.write(chunk);
   } catch {
     // The verdict below carries the typed error.
   }
   const result = turn.end();
-  const failure = failureOf(result);
-  // An input that failed before the machine saw the event (bad JSON, bad bytes, a cut) gets its own step.
-  if (failure !== null && !steps.some((s) => s.after === 'violated' || s.after === 'apiErrored')) {
-    steps.push({
-      machine: 'stream',
-      kind: 'error',
-      eventIndex: failure.eventIndex,
-      byteOffset: failure.byteOffset,
-      type: failure.code,
-      detail: capText(failure.message, 200),
-      before: state,
-      after: state,
-      transitions: [],
-      ms: now() - start,
-    });
-  }
-  const trace: Trace = {
-    format: 'turnstate.trace',
-    version: 1,
-    kind: 'stream',
-    title: options.title ?? 'stream',
-    machines: { stream: machineGraph(streamMachine) },
-    steps,
-    verdict: result.ok ? 'ok' : result.error.code,
-    stopReason: result.stopReason,
-    failure,
-    message: capValue(result.message),
-    dropped: capValue(result.dropped) as unknown[],
-    diagnostics: capValue(result.diagnostics) as unknown[],
-    segments: [],
-    toolCalls: [],
-    usage: capValue(result.message?.usage ?? null),
-  };
-  return { trace, result };
+  return { trace: recorder.finish(result), result };
 }

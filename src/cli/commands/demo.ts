@@ -11,10 +11,11 @@ import { startFakeMessagesApi } from '../../testing/fake-api.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../io.js';
 import { runTraceFor } from '../trace-file.js';
+import { liveRun, observers } from '../inspect-live.js';
 import type { CliIO, Command } from '../io.js';
 import { exitCodeFor, resultJson, summaryLine } from './run.js';
 
-const HELP = `Usage: turnstate demo [--json] [--delay-ms N] [--trace OUT.html]
+const HELP = `Usage: turnstate demo [--json] [--delay-ms N] [--trace OUT.html] [--inspect [--inspect-port N]]
 
 Runs the real continuation controller, through the real Anthropic SDK client,
 against a fake Messages API on 127.0.0.1 that replays built-in recordings
@@ -27,6 +28,10 @@ moved on. No API key needed.
   --trace OUT    write a self-contained trace page (HTML, no network): the
                  machine's diagram, every state and transition it took, the
                  controller's events, segments and tool calls on one timeline
+  --inspect      serve the run live on 127.0.0.1: turnstate's live trace page,
+                 and inspection events for the Stately inspector (WebSocket);
+                 URLs on stderr; after the run, serves until Ctrl-C
+  --inspect-port N   the port for --inspect (default: a free one)
   -h, --help     this text`;
 
 /** Where the demo recordings are, from src/ (tsx, tests) or from a build under dist/. */
@@ -113,7 +118,13 @@ export const demoCommand: Command = {
   summary: 'run the controller against a built-in fake API (tool_use → pause_turn → max_tokens → end_turn); no key needed',
   help: HELP,
   async run(argv, io) {
-    const { values } = parseCommandArgs('demo', argv, { json: { type: 'boolean' }, 'delay-ms': { type: 'string' }, trace: { type: 'string' } });
+    const { values } = parseCommandArgs('demo', argv, {
+      json: { type: 'boolean' },
+      'delay-ms': { type: 'string' },
+      trace: { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-port': { type: 'string' },
+    });
     const delay = values['delay-ms'] === undefined ? 2 : Number(values['delay-ms']);
     const dir = demoRecordingsDir();
     const files = (await readdir(dir)).filter((f) => f.endsWith('.sse')).sort();
@@ -130,6 +141,7 @@ export const demoCommand: Command = {
       }
       const store = new MemoryCheckpointStore();
       const trace = await runTraceFor(values.trace, 'turnstate demo', json ? undefined : tracePrinter(io));
+      const live = values.inspect ? await liveRun(io, 'turnstate demo', values['inspect-port']) : null;
       const handle = startRun({
         params: {
           model: 'claude-sonnet-4-6',
@@ -142,10 +154,11 @@ export const demoCommand: Command = {
         checkpoint: store,
         maxTokensPolicy: 'continue',
         budgets: { maxContinuations: 10, deadlineMs: 60_000 },
-        ...trace.options,
+        ...observers(trace.options, live?.observer),
       });
       const result = await handle.settled;
       const traced = await trace.write(io, result);
+      await live?.settle(result);
       if (json) io.stdout(`${JSON.stringify({ ...resultJson(result), requests: api.requests.length, checkpoints: store.saved.length })}\n`);
       else {
         io.stdout(`\n${summaryLine(result, null)}`);

@@ -6,9 +6,10 @@ import { parseTurn } from '../../turn/parse.js';
 import type { TurnResult } from '../../turn/types.js';
 import { parseCommandArgs } from '../args.js';
 import { streamTracePage, writeTracePage } from '../trace-file.js';
+import { replayLive, serveUntilInterrupted, startLiveInspection } from '../inspect-live.js';
 import { EXIT, UsageError, type Command } from '../io.js';
 
-const HELP = `Usage: turnstate replay <file|->... [--json] [--strict] [--html OUT.html]
+const HELP = `Usage: turnstate replay <file|->... [--json] [--strict] [--html OUT.html] [--inspect [--inspect-port N]]
 
 Replays recorded Messages API streams (.sse files: the raw response body)
 through turnstate's parser and machine, and reports on each.
@@ -22,6 +23,10 @@ through turnstate's parser and machine, and reports on each.
              diagram with the states and transitions the stream took, a
              timeline to step through, the message, the dropped blocks, and
              for a broken stream the event where it failed
+  --inspect  serve the replay live on 127.0.0.1 (one input): turnstate's
+             live trace page, and the inspection events for the Stately
+             inspector (WebSocket); URLs on stderr; Ctrl-C to stop
+  --inspect-port N   the port for --inspect (default: a free one)
   -h, --help this text
 
 Exit status: 0 when every input is a valid, complete stream; 1 when any is
@@ -36,7 +41,10 @@ export const replayCommand: Command = {
       json: { type: 'boolean' },
       strict: { type: 'boolean' },
       html: { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-port': { type: 'string' },
     });
+    if (values.inspect && (positionals.length !== 1 || positionals[0] === '-')) throw new UsageError('replay: --inspect takes exactly one recording file');
     if (values.html !== undefined && (positionals.length !== 1 || positionals[0] === '-')) throw new UsageError('replay: --html takes exactly one recording file');
     if (positionals.length === 0) throw new UsageError('replay: name at least one recording, or - for standard input (see `turnstate replay --help`)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('replay: standard input (-) can be read only once');
@@ -45,6 +53,14 @@ export const replayCommand: Command = {
       const info = await stat(resolve(io.cwd, file)).catch(() => null);
       if (info === null) throw new UsageError(`replay: no such file: ${file}`);
       if (!info.isFile()) throw new UsageError(`replay: not a file: ${file}`);
+    }
+    if (values.inspect) {
+      const file = positionals[0]!;
+      const server = await startLiveInspection(io, 'stream', file, values['inspect-port']);
+      const result = await replayLive(server, await readFile(resolve(io.cwd, file)), file, values.strict ?? false);
+      io.stdout(values.json ? `${JSON.stringify(toJson(file, result))}\n` : summary(file, result));
+      await serveUntilInterrupted(io, server);
+      return result.ok ? EXIT.ok : EXIT.failed;
     }
     let allOk = true;
     for (const file of positionals) {
