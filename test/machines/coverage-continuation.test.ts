@@ -50,7 +50,7 @@ function recorder(scenario: string) {
 const outcome = (result: RunResult) => ({ status: result.status, code: result.error?.code ?? null });
 const failingStore: CheckpointStore = { save: async () => Promise.reject(new Error('disk full')), load: async () => null };
 const slowTool = echoTool('slow', {
-  run: (_input: unknown, context?: { signal?: AbortSignal }) =>
+  run: (_input: unknown, context?: { signal?: AbortSignal | undefined }) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => resolve('late'), 10_000);
       context?.signal?.addEventListener('abort', () => {
