@@ -50,10 +50,10 @@ function recorder(scenario: string) {
 const outcome = (result: RunResult) => ({ status: result.status, code: result.error?.code ?? null });
 const failingStore: CheckpointStore = { save: async () => Promise.reject(new Error('disk full')), load: async () => null };
 const slowTool = echoTool('slow', {
-  run: (_input: unknown, context?: { signal?: AbortSignal | undefined }) =>
+  run: (_input: unknown, context?: unknown) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => resolve('late'), 10_000);
-      context?.signal?.addEventListener('abort', () => {
+      (context as { signal?: AbortSignal } | undefined)?.signal?.addEventListener('abort', () => {
         clearTimeout(timer);
         reject(new Error('aborted'));
       });
