@@ -1,10 +1,20 @@
+export { UsageError } from './errors.js';
+
 /** What a CLI command may touch, injected so tests run commands in-process. */
 export interface CliIO {
+  /** Writes to standard output. Once the reader has gone (`| head`), writes are dropped and `signal` fires. */
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly stdin: NodeJS.ReadableStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /**
+   * Fires when the command should stop early: Ctrl-C (reason: a CliError
+   * `interrupted`) or a closed standard output (`output_closed`). Commands
+   * pass it on to the run they drive, so a run stops through its own abort path
+   * and leaves a resumable checkpoint.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** One `turnstate <name>` subcommand. `run` resolves to the process exit code. */
@@ -18,9 +28,4 @@ export interface Command {
 }
 
 /** Exit codes shared by every command. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-/** Thrown by a command for a usage error: main prints `turnstate: <message>` on one line and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, outputClosed: 141 } as const;

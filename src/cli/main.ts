@@ -4,8 +4,10 @@ import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
 import { demoCommand } from './commands/demo.js';
 import { diagramCommand } from './commands/diagram.js';
-import { EXIT, UsageError, type CliIO, type Command } from './io.js';
+import { CliError, errorCode, errorMessage, UsageError } from './errors.js';
+import { EXIT, type CliIO, type Command } from './io.js';
 
+/** Every subcommand; a new one is one entry here (its parsing, help and exit code are its own). */
 const COMMANDS: readonly Command[] = [demoCommand, replayCommand, runCommand, resumeCommand, diagramCommand];
 
 function help(): string {
@@ -29,7 +31,19 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs the CLI; resolves to the exit code. Usage errors are one line on stderr, never a stack trace. */
+/** The exit code for a command that was stopped early (Ctrl-C, closed stdout), or null. */
+function stoppedCode(io: CliIO): number | null {
+  if (!io.signal?.aborted) return null;
+  const reason: unknown = io.signal.reason;
+  if (reason instanceof CliError && reason.code === 'output_closed') return EXIT.outputClosed;
+  return EXIT.interrupted;
+}
+
+/**
+ * Runs the CLI; resolves to the exit code. Usage errors are one line on
+ * stderr (exit 2); anything else that escapes a command is one line
+ * `turnstate: <code>: <message>` (exit 1), never a stack trace.
+ */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -50,13 +64,16 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout(`${command.help}\n`);
       return EXIT.ok;
     }
-    return await command.run(rest, io);
+    const code = await command.run(rest, io);
+    return stoppedCode(io) ?? code;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`turnstate: ${error.message}\n`);
       return EXIT.usage;
     }
-    io.stderr(`turnstate: ${error instanceof Error ? error.message : String(error)}\n`);
+    const stopped = stoppedCode(io);
+    if (stopped !== null) return stopped;
+    io.stderr(`turnstate: ${errorCode(error)}: ${errorMessage(error)}\n`);
     if (io.env['TURNSTATE_DEBUG'] && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
     return EXIT.failed;
   }

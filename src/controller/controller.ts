@@ -12,7 +12,7 @@ import {
 } from '../../machines/continuation.machine.js';
 import { resolveBudgets, type Budgets } from './budget.js';
 import { ControllerError } from './errors.js';
-import { EventHub, type ControllerEvent, type ControllerEventHandlers } from './events.js';
+import { EventHub, resultText, type ControllerEvent, type ControllerEventHandlers } from './events.js';
 import { finalText } from './history.js';
 import {
   CHECKPOINT_FORMAT,
@@ -294,8 +294,8 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
   const clock = options.clock ?? systemClock;
   const now = (): number => clock.now();
   const random = options.random ?? Math.random;
-  const hub = new EventHub(options.on ?? {}, options.onEvent, options.eventLog);
   const runId = initial.runId;
+  const hub = new EventHub(options.on ?? {}, options.onEvent, options.eventLog, { runId, now });
   const store = storeFrom(options.checkpoint);
   const tools = toolMap(options.tools ?? []);
   const parse = options.parse ?? defaultParseTurn;
@@ -387,7 +387,7 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
         },
         onStart: (call) => hub.emit({ type: 'tool_start', runId, at: now(), id: call.id, name: call.name, input: call.input, attempt: call.attempts }),
         onEnd: (call) =>
-          hub.emit({ type: 'tool_end', runId, at: now(), id: call.id, name: call.name, isError: call.result?.is_error ?? false, durationMs: call.durationMs ?? 0 }),
+          hub.emit({ type: 'tool_end', runId, at: now(), id: call.id, name: call.name, isError: call.result?.is_error ?? false, durationMs: call.durationMs ?? 0, error: call.result?.is_error ? resultText(call.result) : null }),
       });
     },
     sleep: (ms, signal) => clock.sleep(ms, runSignal(signal)),

@@ -17,8 +17,9 @@ import type { BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages
  *   refuse to guess: an unknown reason is never treated as "done".
  * - `tool_needs_decision`: on resume, a tool call was journaled as started but
  *   has no recorded result, and its tool does not declare `retrySafe`. Running
- *   it again could repeat a side effect; not running it loses one. Pass a
- *   `decisions` entry for `toolCall.id` to {@link resume}.
+ *   it again could repeat a side effect; not running it loses one. Every such
+ *   call of the batch is named at once (`toolCalls`; `toolCall` is the
+ *   first); pass a `decisions` entry for each to {@link resume}.
  * - `retries_exhausted`: a mid-stream failure (overloaded, api_error, dropped
  *   connection) happened more times in a row than `retry.maxRetries` allows.
  * - `request_failed`: the model request itself failed (an HTTP error after the
@@ -60,6 +61,8 @@ export interface ControllerErrorDetails {
   readonly limit?: number;
   readonly used?: number;
   readonly toolCall?: ErrorToolCall;
+  /** For `tool_needs_decision`: every call in doubt (`toolCall` is the first). */
+  readonly toolCalls?: readonly ErrorToolCall[];
   readonly stopReason?: string;
   readonly toolUseId?: string;
   readonly cause?: unknown;
@@ -78,6 +81,8 @@ export class ControllerError extends TurnstateError {
   readonly limit: number | null;
   readonly used: number | null;
   readonly toolCall: ErrorToolCall | null;
+  /** For `tool_needs_decision`: every call in doubt, in batch order (`toolCall` is the first). */
+  readonly toolCalls: readonly ErrorToolCall[] | null;
   readonly stopReason: string | null;
   readonly toolUseId: string | null;
   /** The transcript when the run stopped. */
@@ -94,6 +99,7 @@ export class ControllerError extends TurnstateError {
     this.limit = details.limit ?? null;
     this.used = details.used ?? null;
     this.toolCall = details.toolCall ?? null;
+    this.toolCalls = details.toolCalls ?? null;
     this.stopReason = details.stopReason ?? null;
     this.toolUseId = details.toolUseId ?? null;
   }
@@ -104,6 +110,7 @@ export class ControllerError extends TurnstateError {
     if (this.limit !== null) json.limit = this.limit;
     if (this.used !== null) json.used = this.used;
     if (this.toolCall !== null) json.toolCall = this.toolCall;
+    if (this.toolCalls !== null) json.toolCalls = [...this.toolCalls];
     if (this.stopReason !== null) json.stopReason = this.stopReason;
     if (this.toolUseId !== null) json.toolUseId = this.toolUseId;
     const cause = this.cause;
@@ -119,6 +126,7 @@ export class ControllerError extends TurnstateError {
     if (json.limit !== undefined) details.limit = json.limit;
     if (json.used !== undefined) details.used = json.used;
     if (json.toolCall !== undefined) details.toolCall = json.toolCall;
+    if (json.toolCalls !== undefined) details.toolCalls = json.toolCalls;
     if (json.stopReason !== undefined) details.stopReason = json.stopReason;
     if (json.toolUseId !== undefined) details.toolUseId = json.toolUseId;
     return new ControllerError(json.code, json.message, details);
@@ -131,6 +139,7 @@ export interface ControllerErrorJSON {
   limit?: number;
   used?: number;
   toolCall?: ErrorToolCall;
+  toolCalls?: ErrorToolCall[];
   stopReason?: string;
   toolUseId?: string;
   cause?: { code?: string; name?: string; message: string };

@@ -1,7 +1,8 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { BudgetName, ControllerErrorCode } from './errors.js';
-import type { RequestKind, RunPhase, RunStatus } from './types.js';
+import type { RequestKind, RunPhase, RunStatus, ToolResult } from './types.js';
 import type { UsageTotals } from './usage.js';
 
 /**
@@ -33,12 +34,22 @@ export type ControllerEvent =
       requestId: string | null;
     }
   | { type: 'tool_start'; runId: string; at: number; id: string; name: string; input: unknown; attempt: number }
-  | { type: 'tool_end'; runId: string; at: number; id: string; name: string; isError: boolean; durationMs: number }
+  /** `error`: for a failed call (`isError`), the text of its result (what the model is told), else null. */
+  | { type: 'tool_end'; runId: string; at: number; id: string; name: string; isError: boolean; durationMs: number; error: string | null }
   | { type: 'retry'; runId: string; at: number; segment: number; attempt: number; delayMs: number; code: string; apiErrorType: string | null }
   | { type: 'continuation'; runId: string; at: number; kind: RequestKind; count: number }
   | { type: 'budget'; runId: string; at: number; budget: BudgetName; limit: number | null; used: number | null }
   | { type: 'checkpoint'; runId: string; at: number; seq: number; phase: RunPhase }
-  | { type: 'run_end'; runId: string; at: number; status: RunStatus; stopReason: string | null; errorCode: ControllerErrorCode | null };
+  | { type: 'run_end'; runId: string; at: number; status: RunStatus; stopReason: string | null; errorCode: ControllerErrorCode | null }
+  /**
+   * An output the controller writes for observers failed; that output stops,
+   * the run goes on. `observer` is `eventLog` (the JSONL file: a directory, a
+   * read-only or full file system, no permission); `code` is the system error
+   * code (`EISDIR`, `EROFS`, `ENOSPC`, `EACCES`…). Sent once per output, to
+   * callbacks and iterators (never to the failed output itself); a failure of
+   * the last flush comes after `run_end`, to callbacks only.
+   */
+  | { type: 'observer_failed'; runId: string; at: number; observer: 'eventLog'; path: string; code: string; message: string };
 
 export type ControllerEventType = ControllerEvent['type'];
 export type ControllerEventOf<T extends ControllerEventType> = Extract<ControllerEvent, { type: T }>;
@@ -46,27 +57,90 @@ export type ControllerEventOf<T extends ControllerEventType> = Extract<Controlle
 /** Per-type callbacks, e.g. `{ segment_end: (e) => … }`. */
 export type ControllerEventHandlers = { [T in ControllerEventType]?: (event: ControllerEventOf<T>) => void };
 
+/** The text of a tool result, for `tool_end.error`: a string as is, else its text blocks joined. */
+export function resultText(result: ToolResult | null): string {
+  if (result === null) return '';
+  const content: unknown = result.content;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((block: unknown) => (block && typeof block === 'object' && typeof (block as { text?: unknown }).text === 'string' ? (block as { text: string }).text : '')).join('');
+}
+
+/** Where an event hub's own reports (`observer_failed`) take their run id and time from. */
+export interface EventHubContext {
+  readonly runId: string;
+  readonly now: () => number;
+}
+
 /**
  * Fans events out to callbacks, to async iterators, and to a JSONL file. A
  * listener that throws is isolated (caught), so an observer can never break
  * the run it observes. An iterator sees the events emitted after it was made.
+ *
+ * The log file never crashes the process or fails the run: a log that cannot
+ * be created or written (its path is a directory, the file system is
+ * read-only or full) is closed and reported once as an `observer_failed`
+ * event; the run goes on without it. (A WriteStream's `error` event with no
+ * listener would be thrown by Node as an uncaught exception, taking every
+ * run in the process down.)
  */
 export class EventHub {
   readonly #handlers: ControllerEventHandlers;
   readonly #listeners: ((event: ControllerEvent) => void)[] = [];
   readonly #iterators = new Set<EventQueue>();
+  readonly #context: EventHubContext | undefined;
   #log: WriteStream | null = null;
+  #logPath = '';
+  /** A log failure not yet reported (it happened before the first event could carry it). */
+  #pendingFailure: unknown = null;
   #closed = false;
   readonly #any: boolean;
 
-  constructor(handlers: ControllerEventHandlers = {}, onEvent?: (event: ControllerEvent) => void, logFile?: string) {
+  constructor(handlers: ControllerEventHandlers = {}, onEvent?: (event: ControllerEvent) => void, logFile?: string, context?: EventHubContext) {
     this.#handlers = handlers;
+    this.#context = context;
     if (onEvent) this.#listeners.push(onEvent);
-    if (logFile !== undefined) {
-      mkdirSync(dirname(logFile), { recursive: true });
-      this.#log = createWriteStream(logFile, { flags: 'a' });
+    if (logFile !== undefined) this.#openLog(logFile);
+    this.#any = Object.keys(handlers).length > 0 || this.#listeners.length > 0 || this.#log !== null || this.#pendingFailure !== null;
+  }
+
+  #openLog(path: string): void {
+    this.#logPath = path;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      const log = createWriteStream(path, { flags: 'a' });
+      log.on('error', (error) => this.#logFailed(log, error));
+      this.#log = log;
+    } catch (error) {
+      this.#pendingFailure = error;
     }
-    this.#any = Object.keys(handlers).length > 0 || this.#listeners.length > 0 || this.#log !== null;
+  }
+
+  #logFailed(log: WriteStream, error: unknown): void {
+    if (this.#log !== log) return; // already reported, or closed
+    this.#log = null;
+    log.destroy();
+    this.#report(error);
+  }
+
+  #report(error: unknown): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    let message: string;
+    try {
+      message = error instanceof Error ? error.message : String(error);
+    } catch {
+      message = 'unknown error';
+    }
+    const event: ControllerEvent = {
+      type: 'observer_failed',
+      runId: this.#context?.runId ?? '',
+      at: this.#context?.now() ?? Date.now(),
+      observer: 'eventLog',
+      path: this.#logPath,
+      code: typeof code === 'string' ? code : 'unknown',
+      message,
+    };
+    this.#deliver(event);
   }
 
   /** Whether anybody listens for `type` (lets hot paths skip building events). */
@@ -81,6 +155,23 @@ export class EventHub {
 
   emit(event: ControllerEvent): void {
     if (this.#closed || !this.active) return;
+    this.#deliver(event);
+    if (this.#log !== null) {
+      try {
+        this.#log.write(`${JSON.stringify(event)}\n`);
+      } catch (error) {
+        // e.g. an event nested too deeply to stringify: the log cannot be complete any more.
+        this.#logFailed(this.#log, error);
+      }
+    }
+    if (this.#pendingFailure !== null) {
+      const failure = this.#pendingFailure;
+      this.#pendingFailure = null;
+      this.#report(failure);
+    }
+  }
+
+  #deliver(event: ControllerEvent): void {
     const handler = this.#handlers[event.type] as ((event: ControllerEvent) => void) | undefined;
     try {
       handler?.(event);
@@ -95,7 +186,6 @@ export class EventHub {
       }
     }
     for (const queue of this.#iterators) queue.push(event);
-    this.#log?.write(`${JSON.stringify(event)}\n`);
   }
 
   /** An async iterator over events; ends when the run ends. */
@@ -106,15 +196,17 @@ export class EventHub {
     return queue;
   }
 
-  /** Ends iterators and flushes the log file. */
+  /** Ends iterators and flushes the log file (a failed flush is reported, never thrown). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const queue of this.#iterators) queue.end();
     this.#iterators.clear();
     const log = this.#log;
-    this.#log = null;
-    if (log) await new Promise<void>((resolve) => log.end(resolve));
+    if (log === null) return;
+    log.end();
+    await finished(log).catch(() => {}); // an error here was reported by the 'error' listener
+    if (this.#log === log) this.#log = null;
   }
 }
 

@@ -167,6 +167,8 @@ export async function runToolBatch(options: ToolBatchOptions): Promise<ToolCallR
 async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions): Promise<ToolCallRecord[]> {
   const { tools, journal, decisions, now } = options;
 
+  // Every call in doubt is named at once, so one resume can decide them all.
+  const undecided: ToolCallRecord[] = [];
   for (const call of records) {
     if (call.status !== 'started') continue;
     const decision = decisions[call.id];
@@ -174,13 +176,18 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
       Object.assign(call, { status: 'done', result: decision, durationMs: call.durationMs ?? 0 });
       journal.update({ ...call });
     } else if (decision !== 'rerun' && tools.get(call.name)?.retrySafe !== true && tools.has(call.name)) {
-      throw new ControllerError(
-        'tool_needs_decision',
-        `tool call ${call.id} ('${call.name}') started before the interruption but has no recorded result, and the tool is not marked retrySafe: ` +
-          `pass decisions: { '${call.id}': 'rerun' | { content, is_error } } to resume`,
-        { toolCall: { id: call.id, name: call.name, input: call.input }, toolUseId: call.id },
-      );
+      undecided.push(call);
     }
+  }
+  if (undecided.length > 0) {
+    const toolCalls = undecided.map((call) => ({ id: call.id, name: call.name, input: call.input }));
+    const named = undecided.map((call) => `${call.id} ('${call.name}')`).join(', ');
+    throw new ControllerError(
+      'tool_needs_decision',
+      `${undecided.length === 1 ? 'tool call' : `${undecided.length} tool calls`} ${named} started before the interruption but ${undecided.length === 1 ? 'has' : 'have'} no recorded result, ` +
+        `and ${undecided.length === 1 ? 'the tool is' : 'their tools are'} not marked retrySafe: pass decisions: { '<id>': 'rerun' | { content, is_error } } for each to resume`,
+      { toolCall: toolCalls[0]!, toolCalls, toolUseId: undecided[0]!.id },
+    );
   }
 
   const signal = options.signal;

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replayCommand } from '../../src/cli/commands/replay.js';
 import { UsageError } from '../../src/cli/io.js';
 import { repoRoot } from '../support/corpus.js';
 import { captureIO } from './helpers.js';
+import { spawnCli } from './spawn.js';
 
 const rec = (name: string) => `recordings/${name}`;
 
@@ -51,10 +54,10 @@ describe('turnstate replay', () => {
     expect(JSON.parse(io.out())).toMatchObject({ file: '-', ok: true, stopReason: 'refusal' });
   });
 
-  it('usage errors: unknown flag, missing file, no input', async () => {
+  it('usage errors: unknown flag, no input, stdin twice', async () => {
     await expect(replayCommand.run(['--nope', rec('refusal.sse')], captureIO())).rejects.toThrow(UsageError);
-    await expect(replayCommand.run(['does-not-exist.sse'], captureIO())).rejects.toThrow(/no such file: does-not-exist.sse/);
     await expect(replayCommand.run([], captureIO())).rejects.toThrow(UsageError);
+    await expect(replayCommand.run(['-', '-'], captureIO())).rejects.toThrow(UsageError);
   });
 
   it('--strict turns an unknown event type into an error', async () => {
@@ -75,7 +78,80 @@ describe('--help', () => {
     expect(await main(['replay', '--help'], io)).toBe(0);
     expect(io.out()).toBe(`${replayCommand.help}\n`);
     const after = captureIO();
-    expect(await main(['replay', '--', '-h'], after)).toBe(2);
-    expect(after.err()).toContain('no such file: -h');
+    expect(await main(['replay', '--', '-h'], after)).toBe(1);
+    expect(after.out()).toContain('cannot read -h: no such file');
+  });
+});
+
+/** A valid stream whose one tool call has an input `depth` arrays deep: JSON.stringify cannot write it. */
+function deepToolUseStream(depth: number): string {
+  const event = (type: string, data: string) => `event: ${type}\ndata: ${data}\n\n`;
+  const partial = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+  return [
+    event('message_start', JSON.stringify({ type: 'message_start', message: { id: 'msg_deep', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } } })),
+    event('content_block_start', JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_deep', name: 'nest', input: {} } })),
+    event('content_block_delta', JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: partial } })),
+    event('content_block_stop', JSON.stringify({ type: 'content_block_stop', index: 0 })),
+    event('message_delta', JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } })),
+    event('message_stop', JSON.stringify({ type: 'message_stop' })),
+  ].join('');
+}
+
+describe('turnstate replay, as a user runs it (the real CLI, spawned)', () => {
+  it('100k-deep JSON: one line per input, always; the deep one carries output_unserializable and keeps what it can; exit 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-replay-'));
+    const deep = join(dir, 'deep.sse');
+    await writeFile(deep, deepToolUseStream(100_000));
+    const good = join(repoRoot, rec('end-turn-text.sse'));
+    const out = await spawnCli(['replay', good, deep, good, '--json']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(1);
+    const lines = out.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l['file'])).toEqual([good, deep, good]);
+    expect(lines[0]).toMatchObject({ ok: true, error: null });
+    expect(lines[2]).toMatchObject({ ok: true, error: null });
+    expect(Object.keys(lines[1]!).sort()).toEqual(['diagnostics', 'dropped', 'error', 'file', 'message', 'ok', 'stopReason']);
+    expect(lines[1]).toMatchObject({ ok: false, stopReason: 'tool_use', message: null, dropped: [], diagnostics: [], error: { code: 'output_unserializable', fields: ['message'] } });
+
+    // human mode: the summary previews the input without recursing, and the stream is valid
+    const human = await spawnCli(['replay', deep]);
+    expect(human.stderr).toBe('');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`${deep}: valid, complete (6 events)`);
+    expect(human.stdout).toMatch(/\[0\] tool_use nest \{"a":\[\[\[\[+…\n/);
+  });
+
+  it('a missing, a directory and an unreadable input are each their own line with file_unreadable (errno), the others are replayed; exit 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-replay-'));
+    const locked = join(dir, 'locked.sse');
+    await writeFile(locked, readFileSync(join(repoRoot, rec('refusal.sse'))));
+    await chmod(locked, 0o000);
+    const good = rec('end-turn-text.sse');
+    const out = await spawnCli(['replay', good, 'nope.sse', good, dir, locked, '--json']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(1);
+    const lines = out.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { file: string; ok: boolean; error: { code: string; errno?: string; message: string } | null });
+    expect(lines.map((l) => l.file)).toEqual([good, 'nope.sse', good, dir, locked]);
+    expect(lines.map((l) => l.ok)).toEqual([true, false, true, false, process.getuid?.() === 0 ? true : false]);
+    expect(lines[1]!.error).toMatchObject({ code: 'file_unreadable', errno: 'ENOENT', message: 'cannot read nope.sse: no such file' });
+    expect(lines[3]!.error).toMatchObject({ code: 'file_unreadable', errno: 'EISDIR' });
+    // root reads a mode-000 file anyway; anyone else gets EACCES
+    if (process.getuid?.() !== 0) expect(lines[4]!.error).toMatchObject({ code: 'file_unreadable', errno: 'EACCES' });
+
+    const human = await spawnCli(['replay', good, 'nope.sse', good]);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toBe('');
+    expect(human.stdout.match(/valid, complete/g)).toHaveLength(2);
+    expect(human.stdout).toContain('nope.sse: NOT readable\n  error       file_unreadable (ENOENT): cannot read nope.sse: no such file\n');
+  });
+
+  it('only usage errors exit 2, before any input is read', async () => {
+    const unknown = await spawnCli(['replay', rec('end-turn-text.sse'), '--nope', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^turnstate: replay: Unknown option '--nope'/);
+    const none = await spawnCli(['replay', '--json']);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
   });
 });

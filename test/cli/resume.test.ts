@@ -29,7 +29,7 @@ describe('turnstate resume', () => {
     const first = await cli(['run', '--tools', tools, '--checkpoint', checkpoint, '--max-continuations', '1', 'note twice'], env, dir);
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/budget continuations exceeded/);
-    expect(first.stdout).toContain(`resume with: turnstate resume ${checkpoint}`);
+    expect(first.stdout).toContain(`resume with: turnstate resume ${checkpoint} --tools ${tools} --max-continuations 11\n`);
     expect((await readCheckpointFile(checkpoint)).state.phase).toBe('requesting');
 
     const second = await cli(['resume', checkpoint, '--tools', tools, '--max-continuations', '5', '--json'], env, dir);

@@ -8,12 +8,13 @@ import { MemoryCheckpointStore } from '../../controller/journal.js';
 import { sdkCreateStream } from '../../controller/model.js';
 import type { RunnableTool } from '../../controller/types.js';
 import { startFakeMessagesApi } from '../../testing/fake-api.js';
-import { parseCommandArgs } from '../args.js';
+import { nonNegativeInt, parseCommandArgs } from '../args.js';
 import { EXIT } from '../io.js';
+import { jsonLine, preview } from '../json.js';
 import { runTraceFor } from '../trace-file.js';
 import { liveRun, observers } from '../inspect-live.js';
 import type { CliIO, Command } from '../io.js';
-import { exitCodeFor, resultJson, summaryLine } from './run.js';
+import { exitCodeFor, resultJson, summaryLine } from '../run-output.js';
 
 const HELP = `Usage: turnstate demo [--json] [--delay-ms N] [--trace OUT.html] [--inspect [--inspect-port N]]
 
@@ -82,7 +83,7 @@ function tracePrinter(io: CliIO): (event: ControllerEvent) => void {
         break;
       case 'block':
         if (event.blockType !== 'text') {
-          const detail = event.name ? ` ${event.name}(${JSON.stringify(event.input)}) ${event.id ?? ''}` : event.id ? ` for ${event.id}` : '';
+          const detail = event.name ? ` ${event.name}(${preview(event.input, 200)}) ${event.id ?? ''}` : event.id ? ` for ${event.id}` : '';
           line(`  block      ${event.blockType}${detail}`);
         }
         break;
@@ -93,7 +94,7 @@ function tracePrinter(io: CliIO): (event: ControllerEvent) => void {
         );
         break;
       case 'tool_start':
-        line(`  tool       ${event.name}(${JSON.stringify(event.input)})`);
+        line(`  tool       ${event.name}(${preview(event.input, 200)})`);
         break;
       case 'tool_end':
         line(`  result     ${event.name} ${event.isError ? 'failed' : 'ok'} (${event.durationMs} ms)`);
@@ -125,7 +126,7 @@ export const demoCommand: Command = {
       inspect: { type: 'boolean' },
       'inspect-port': { type: 'string' },
     });
-    const delay = values['delay-ms'] === undefined ? 2 : Number(values['delay-ms']);
+    const delay = nonNegativeInt('demo', 'delay-ms', values['delay-ms']) ?? 2;
     const dir = demoRecordingsDir();
     const files = (await readdir(dir)).filter((f) => f.endsWith('.sse')).sort();
     const bodies = await Promise.all(files.map((f) => readFile(new URL(f, `file://${dir}`), 'utf8')));
@@ -154,12 +155,13 @@ export const demoCommand: Command = {
         checkpoint: store,
         maxTokensPolicy: 'continue',
         budgets: { maxContinuations: 10, deadlineMs: 60_000 },
+        signal: io.signal,
         ...observers(trace.options, live?.observer),
       });
       const result = await handle.settled;
       const traced = await trace.write(io, result);
       await live?.settle(result);
-      if (json) io.stdout(`${JSON.stringify({ ...resultJson(result), requests: api.requests.length, checkpoints: store.saved.length })}\n`);
+      if (json) io.stdout(jsonLine({ ...resultJson(result), requests: api.requests.length, checkpoints: store.saved.length }));
       else {
         io.stdout(`\n${summaryLine(result, null)}`);
         io.stdout(`  ${api.requests.length} requests over a real socket; ${store.saved.length} checkpoints written; final transcript has ${result.messages.length} messages\n`);

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BetaContentBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { parseTurn } from '../../turn/parse.js';
@@ -7,7 +6,9 @@ import type { TurnResult } from '../../turn/types.js';
 import { parseCommandArgs } from '../args.js';
 import { streamTracePage, writeTracePage } from '../trace-file.js';
 import { replayLive, serveUntilInterrupted, startLiveInspection } from '../inspect-live.js';
-import { EXIT, UsageError, type Command } from '../io.js';
+import { CliError, errorMessage, UsageError } from '../errors.js';
+import { EXIT, type CliIO, type Command } from '../io.js';
+import { jsonLine, preview } from '../json.js';
 
 const HELP = `Usage: turnstate replay <file|->... [--json] [--strict] [--html OUT.html] [--inspect [--inspect-port N]]
 
@@ -29,8 +30,14 @@ through turnstate's parser and machine, and reports on each.
   --inspect-port N   the port for --inspect (default: a free one)
   -h, --help this text
 
+A file that cannot be read is reported in its own line (error code
+file_unreadable, with errno: ENOENT, EACCES, EISDIR…) and the others are
+still replayed; so is a message too deeply nested to write as JSON
+(output_unserializable).
+
 Exit status: 0 when every input is a valid, complete stream; 1 when any is
-not; 2 for usage errors (unknown flag, missing file).`;
+not (or could not be read); 2 for usage errors (unknown flag, no input),
+before any input is read.`;
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -48,35 +55,104 @@ export const replayCommand: Command = {
     if (values.html !== undefined && (positionals.length !== 1 || positionals[0] === '-')) throw new UsageError('replay: --html takes exactly one recording file');
     if (positionals.length === 0) throw new UsageError('replay: name at least one recording, or - for standard input (see `turnstate replay --help`)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('replay: standard input (-) can be read only once');
-    for (const file of positionals) {
-      if (file === '-') continue;
-      const info = await stat(resolve(io.cwd, file)).catch(() => null);
-      if (info === null) throw new UsageError(`replay: no such file: ${file}`);
-      if (!info.isFile()) throw new UsageError(`replay: not a file: ${file}`);
-    }
     if (values.inspect) {
       const file = positionals[0]!;
       const server = await startLiveInspection(io, 'stream', file, values['inspect-port']);
       const result = await replayLive(server, await readFile(resolve(io.cwd, file)), file, values.strict ?? false);
-      io.stdout(values.json ? `${JSON.stringify(toJson(file, result))}\n` : summary(file, result));
+      io.stdout(values.json ? jsonLine(toJson(file, result)) : summary(file, result));
       await serveUntilInterrupted(io, server);
       return result.ok ? EXIT.ok : EXIT.failed;
     }
     let allOk = true;
     for (const file of positionals) {
-      const source = file === '-' ? io.stdin : createReadStream(resolve(io.cwd, file));
-      const result = await parseTurn(source, { strict: values.strict ?? false });
-      allOk &&= result.ok;
-      io.stdout(values.json ? `${JSON.stringify(toJson(file, result))}\n` : summary(file, result));
+      if (io.signal?.aborted) break;
+      const outcome = await replayOne(file, io, values.strict ?? false, values.json ?? false);
+      allOk &&= outcome.ok;
+      io.stdout(outcome.output);
     }
-    if (values.html !== undefined) {
+    if (values.html !== undefined && !io.signal?.aborted) {
       const file = positionals[0]!;
-      const page = await streamTracePage(await readFile(resolve(io.cwd, file)), file, values.strict ?? false);
+      const bytes = await readFile(resolve(io.cwd, file)).catch(() => null);
+      if (bytes === null) return EXIT.failed; // already reported as file_unreadable in its line
+      const page = await streamTracePage(bytes, file, values.strict ?? false);
       if (!(await writeTracePage(io, values.html, page))) return EXIT.failed;
     }
     return allOk ? EXIT.ok : EXIT.failed;
   },
 };
+
+interface Outcome {
+  /** False when the input is not a valid, complete stream — or its report could not be written in full. */
+  readonly ok: boolean;
+  /** The --json line, or the human summary. */
+  readonly output: string;
+}
+
+async function replayOne(file: string, io: CliIO, strict: boolean, json: boolean): Promise<Outcome> {
+  let source: NodeJS.ReadableStream;
+  if (file === '-') source = io.stdin;
+  else {
+    const opened = await openFile(file, resolve(io.cwd, file));
+    if (opened instanceof CliError) return unreadable(file, opened, json);
+    source = opened;
+  }
+  const result = await parseTurn(source, { strict, ...(io.signal ? { signal: io.signal } : {}) });
+  let ok = result.ok;
+  if (json) {
+    const line = jsonLine(toJson(file, result), (kept) => {
+      ok = false;
+      kept['ok'] = false;
+    });
+    return { ok, output: line };
+  }
+  try {
+    return { ok, output: summary(file, result) };
+  } catch (error) {
+    return { ok: false, output: `${file}: cannot be summarised: output_unserializable: ${errorMessage(error)}\n` };
+  }
+}
+
+/** Opens a recording for reading, or says in a typed error why it cannot be. */
+async function openFile(file: string, path: string): Promise<NodeJS.ReadableStream | CliError> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    return fileError(file, error);
+  }
+  try {
+    const info = await handle.stat();
+    // A directory opens fine on Linux and fails only at the first read; say so up front.
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (error) {
+    await handle.close().catch(() => {});
+    return fileError(file, error);
+  }
+  return handle.createReadStream();
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+  EMFILE: 'too many open files',
+};
+
+function fileError(file: string, error: unknown): CliError {
+  const errno = (error as { code?: unknown } | null)?.code;
+  const code = typeof errno === 'string' ? errno : undefined;
+  const reason = (code && REASONS[code]) ?? errorMessage(error);
+  return new CliError('file_unreadable', `cannot read ${file}: ${reason}`, { errno: code, input: file, cause: error });
+}
+
+function unreadable(file: string, error: CliError, json: boolean): Outcome {
+  if (json) return { ok: false, output: jsonLine({ file, ok: false, stopReason: null, message: null, dropped: [], diagnostics: [], error: error.toJSON() }) };
+  return { ok: false, output: `${file}: NOT readable\n  error       ${error.code}${error.errno ? ` (${error.errno})` : ''}: ${error.message}\n` };
+}
 
 /** The `--json` line for one input. */
 export function toJson(file: string, result: TurnResult) {
@@ -104,7 +180,7 @@ function summary(file: string, result: TurnResult): string {
     row('usage', `input ${usage.input_tokens}, output ${usage.output_tokens}, cache write ${usage.cache_creation_input_tokens ?? 0}, cache read ${usage.cache_read_input_tokens ?? 0}`);
   }
   row('dropped', result.dropped.length === 0 ? 'none' : '');
-  for (const d of result.dropped) lines.push(`    [${d.index}] ${d.type}: ${d.reason}; partial ${clip(JSON.stringify(d.partial))}`);
+  for (const d of result.dropped) lines.push(`    [${d.index}] ${d.type}: ${d.reason}; partial ${preview(d.partial, 70)}`);
   row('diagnostics', result.diagnostics.length === 0 ? 'none' : '');
   for (const d of result.diagnostics) lines.push(`    event ${d.eventIndex}: ${d.code}: ${d.message}`);
   const e = result.error;
@@ -115,18 +191,14 @@ function summary(file: string, result: TurnResult): string {
 function describeBlock(block: BetaContentBlock): string {
   switch (block.type) {
     case 'text':
-      return `text ${clip(JSON.stringify(block.text))}${block.citations?.length ? ` (${block.citations.length} citations)` : ''}`;
+      return `text ${preview(block.text, 70)}${block.citations?.length ? ` (${block.citations.length} citations)` : ''}`;
     case 'thinking':
-      return `thinking ${clip(JSON.stringify(block.thinking))}${block.signature ? ' (signed)' : ''}`;
+      return `thinking ${preview(block.thinking, 70)}${block.signature ? ' (signed)' : ''}`;
     case 'tool_use':
     case 'server_tool_use':
     case 'mcp_tool_use':
-      return `${block.type} ${block.name} ${clip(JSON.stringify(block.input))}`;
+      return `${block.type} ${block.name} ${preview(block.input, 70)}`;
     default:
       return block.type;
   }
-}
-
-function clip(text: string, max = 70): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

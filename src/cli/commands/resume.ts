@@ -1,30 +1,105 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startResume } from '../../controller/controller.js';
 import { ControllerError } from '../../controller/errors.js';
 import { FileCheckpointStore, readCheckpointFile, type Checkpoint } from '../../controller/journal.js';
 import { sdkCreateStream } from '../../controller/model.js';
 import type { ToolDecision } from '../../controller/tools.js';
-import { parseCommandArgs, positiveInt } from '../args.js';
-import { EXIT, UsageError, type Command } from '../io.js';
-import { clientFromEnv, finishRun, humanPrinter, loadTools } from './run.js';
+import type { ToolResult } from '../../controller/types.js';
+import { nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
+import { errorMessage, UsageError } from '../errors.js';
+import { EXIT, type Command } from '../io.js';
+import { finishRun, humanPrinter } from '../run-output.js';
+import { clientFromEnv, loadTools } from './run.js';
 
 const HELP = `Usage: turnstate resume CHECKPOINT [options]
 
 Continues a run from its checkpoint exactly where it stopped: tool results
 already recorded are reused (never re-run), a request that was in flight is
 re-issued, and a tool call that started without a recorded result is re-run
-only if its tool is marked retrySafe (else the run stops and names the call).
-A finished run's checkpoint just prints its result.
+only if its tool is marked retrySafe (else the run stops and names every such
+call, with the flags to decide them). A finished run's checkpoint just prints
+its result.
 
   --tools FILE              the same tools module the run used (functions are not checkpointed)
-  --max-continuations N     raise the continuation cap (e.g. after budget_exceeded)
-  --deadline-ms N           a new deadline, counted from now
-  --rerun ID                re-run the tool call ID even though it may have run (repeatable)
+  --max-continuations N     raise the continuation cap (e.g. after budget_exceeded); 0 allows none
+  --deadline-ms N           a new deadline, counted from now, in ms (> 0)
+  --rerun ID                run the in-doubt tool call ID again, though it may have run (repeatable)
+  --result ID=JSON          record JSON as the result of the in-doubt call ID without running it:
+                            a JSON string (the result text) or {"content": …, "is_error": false}
+  --result-file ID=FILE     the same, the JSON read from FILE (repeatable, like --result)
   --json                    print one JSON object at the end (as \`turnstate run --json\`)
   -h, --help                this text
 
 Exit status: 0 completed (end_turn or stop_sequence); 1 anything else;
-2 usage errors.`;
+2 usage errors (also an ID that is not in doubt); 130 interrupted (Ctrl-C);
+141 standard output closed.`;
+
+/** A --result value: a JSON string (the text), or a tool_result's `{ content, is_error? }`. */
+function toolResult(flag: string, id: string, text: string): ToolResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`resume: ${flag} ${id}: not JSON (${errorMessage(error)}); give a JSON string or {"content": …, "is_error": false}`);
+  }
+  if (typeof value === 'string') return { content: value, is_error: false };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const { content, is_error: isError, ...rest } = value as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    const blocks = Array.isArray(content) && content.every((b) => b !== null && typeof b === 'object' && typeof (b as { type?: unknown }).type === 'string');
+    if (extra.length === 0 && (typeof content === 'string' || blocks) && (isError === undefined || typeof isError === 'boolean')) {
+      return { content: content as ToolResult['content'], is_error: isError ?? false };
+    }
+    if (extra.length > 0) throw new UsageError(`resume: ${flag} ${id}: unknown key ${JSON.stringify(extra[0])}; allowed: content, is_error`);
+  }
+  throw new UsageError(`resume: ${flag} ${id}: must be a JSON string or {"content": string | content blocks, "is_error": boolean}`);
+}
+
+function splitPair(flag: string, spec: string, what: string): [string, string] {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw new UsageError(`resume: ${flag} must be ID=${what}, got ${JSON.stringify(spec)}`);
+  return [spec.slice(0, eq), spec.slice(eq + 1)];
+}
+
+/** The decisions the flags give, each checked against the calls the checkpoint has in doubt. */
+async function decisionsFrom(
+  values: { rerun?: string[] | undefined; result?: string[] | undefined; 'result-file'?: string[] | undefined },
+  checkpoint: Checkpoint,
+  cwd: string,
+): Promise<Record<string, ToolDecision>> {
+  const decisions: Record<string, ToolDecision> = {};
+  const given: [flag: string, id: string, decision: () => Promise<ToolDecision>][] = [];
+  for (const id of values.rerun ?? []) given.push(['--rerun', id, () => Promise.resolve('rerun')]);
+  for (const spec of values.result ?? []) {
+    const [id, json] = splitPair('--result', spec, 'JSON');
+    given.push(['--result', id, () => Promise.resolve(toolResult('--result', id, json))]);
+  }
+  for (const spec of values['result-file'] ?? []) {
+    const [id, file] = splitPair('--result-file', spec, 'FILE');
+    given.push([
+      '--result-file',
+      id,
+      async () => {
+        const text = await readFile(resolve(cwd, file), 'utf8').catch((error: unknown) => {
+          throw new UsageError(`resume: --result-file ${id}: cannot read ${file}: ${errorMessage(error)}`);
+        });
+        return toolResult('--result-file', id, text);
+      },
+    ]);
+  }
+  if (given.length === 0) return decisions;
+  const inDoubt = (Array.isArray(checkpoint.state.toolCalls) ? checkpoint.state.toolCalls : []).filter((call) => call?.status === 'started').map((call) => call.id);
+  for (const [flag, id, decision] of given) {
+    if (!inDoubt.includes(id)) {
+      const valid = inDoubt.length === 0 ? 'no tool call is in doubt in this checkpoint' : `in doubt: ${inDoubt.join(', ')}`;
+      throw new UsageError(`resume: ${flag} ${id}: not a tool call in doubt (${valid})`);
+    }
+    if (id in decisions) throw new UsageError(`resume: ${flag} ${id}: a decision for ${id} was already given`);
+    decisions[id] = await decision();
+  }
+  return decisions;
+}
 
 export const resumeCommand: Command = {
   name: 'resume',
@@ -36,9 +111,13 @@ export const resumeCommand: Command = {
       'max-continuations': { type: 'string' },
       'deadline-ms': { type: 'string' },
       rerun: { type: 'string', multiple: true },
+      result: { type: 'string', multiple: true },
+      'result-file': { type: 'string', multiple: true },
       json: { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('resume: give exactly one CHECKPOINT file (see `turnstate resume --help`)');
+    const maxContinuations = nonNegativeInt('resume', 'max-continuations', values['max-continuations']);
+    const deadlineMs = positiveInt('resume', 'deadline-ms', values['deadline-ms']);
     const path = resolve(io.cwd, positionals[0]!);
     let checkpoint: Checkpoint;
     try {
@@ -50,28 +129,27 @@ export const resumeCommand: Command = {
       }
       throw error;
     }
-    const maxContinuations = positiveInt('resume', 'max-continuations', values['max-continuations']);
-    const deadlineMs = positiveInt('resume', 'deadline-ms', values['deadline-ms']);
+    const decisions = await decisionsFrom(values, checkpoint, io.cwd);
     const tools = await loadTools('resume', values.tools, io.cwd);
     const finished = checkpoint.state.phase === 'done';
-    const decisions: Record<string, ToolDecision> = {};
-    for (const id of values.rerun ?? []) decisions[id] = 'rerun';
     const json = values.json ?? false;
     let handle: ReturnType<typeof startResume>;
     try {
       handle = startResume(checkpoint, {
-      tools,
-      // A finished run needs no model; don't demand credentials for it.
-      ...(finished ? { createStream: () => Promise.reject(new Error('no request is needed')) } : { createStream: sdkCreateStream(clientFromEnv('resume', io.env)) }),
-      checkpoint: new FileCheckpointStore({ path }),
-      budgets: { maxContinuations, deadlineMs },
-      decisions,
-      ...(json ? {} : { onEvent: humanPrinter(io) }),
+        tools,
+        // A finished run needs no model; don't demand credentials for it.
+        ...(finished ? { createStream: () => Promise.reject(new Error('no request is needed')) } : { createStream: sdkCreateStream(clientFromEnv('resume', io.env)) }),
+        checkpoint: new FileCheckpointStore({ path }),
+        budgets: { maxContinuations, deadlineMs },
+        decisions,
+        signal: io.signal,
+        ...(json ? {} : { onEvent: humanPrinter(io) }),
       });
     } catch (error) {
       if (error instanceof TypeError) throw new UsageError(`resume: ${error.message.replace('in `tools`', 'with --tools FILE')}`);
       throw error;
     }
-    return finishRun(handle, io, json, path);
+    const toolsPath = values.tools === undefined ? null : resolve(io.cwd, values.tools);
+    return finishRun(handle, io, json, { checkpointPath: path, toolsPath });
   },
 };
