@@ -41,7 +41,7 @@ export function describeControllerEvent(event: ControllerEvent): string {
     case 'tool_start':
       return `${event.name} ${event.id} ${capText(safeJson(event.input), 120)}`;
     case 'tool_end':
-      return `${event.name} ${event.id} ${event.isError ? 'error' : 'ok'} in ${Math.round(event.durationMs)} ms`;
+      return `${event.name} ${event.id} ${event.isError ? `error: ${capText(event.error ?? '', 120)}` : 'ok'} in ${Math.round(event.durationMs)} ms`;
     case 'retry':
       return `segment ${event.segment} attempt ${event.attempt}: ${event.code}${event.apiErrorType ? ` ${event.apiErrorType}` : ''}, backoff ${Math.round(event.delayMs)} ms`;
     case 'continuation':
@@ -56,6 +56,8 @@ export function describeControllerEvent(event: ControllerEvent): string {
       return capText(event.delta, 60);
     case 'state':
       return event.state;
+    case 'observer_failed':
+      return `${event.observer} ${event.path}: ${event.code}`;
   }
 }
 
