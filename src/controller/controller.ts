@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaContentBlock, BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { createActor, type InspectionEvent, type Observer } from 'xstate';
 import {
@@ -26,7 +25,7 @@ import {
   type CheckpointStore,
   type FileCheckpointStoreOptions,
 } from './journal.js';
-import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn } from './model.js';
+import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn, type SdkClient } from './model.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { batchCalls, requestParams } from './steps.js';
 import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision } from './tools.js';
@@ -64,7 +63,7 @@ export interface CommonRunOptions {
   /** The model. Default: the Anthropic SDK client (`client`, or one built from the environment). */
   readonly createStream?: CreateStream | undefined;
   /** The SDK client the default `createStream` uses. */
-  readonly client?: Anthropic | undefined;
+  readonly client?: SdkClient | undefined;
   /**
    * Where checkpoints go: a store, file-store options, or `false` for none.
    * Default: a {@link FileCheckpointStore} writing `.turnstate/runs/<runId>.json`.

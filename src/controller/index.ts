@@ -33,7 +33,7 @@ export {
   type CheckpointStore,
   type FileCheckpointStoreOptions,
 } from './journal.js';
-export { sdkCreateStream, type CreateStream, type ModelStream, type ParseTurn } from './model.js';
+export { sdkCreateStream, type SdkClient, type CreateStream, type ModelStream, type ParseTurn } from './model.js';
 export { toolDefinition, invokeTool, type ToolDecision } from './tools.js';
 export { emptyUsage, addUsage, sumUsage, normalizeUsage, totalTokens, type UsageTotals } from './usage.js';
 export { appendAssistant, trimTrailingWhitespace, endsWithAssistant } from './history.js';

@@ -26,6 +26,23 @@ export type CreateStream = (params: StreamRequestParams, signal: AbortSignal) =>
 export type ParseTurn = (source: StreamSource, options: ParseOptions) => Promise<TurnResult>;
 
 /**
+ * What turnstate calls on an Anthropic SDK client, typed by shape. The
+ * client's class type would not do: its `#private` members make a client from
+ * another copy of the SDK (the user's own install, another version) a
+ * different type, though it works the same.
+ */
+export interface SdkClient {
+  readonly beta: {
+    readonly messages: {
+      create(
+        params: StreamRequestParams & { stream: true },
+        options?: { signal?: AbortSignal | null | undefined },
+      ): { asResponse(): Promise<Response> };
+    };
+  };
+}
+
+/**
  * The default model: the Anthropic SDK client (reading ANTHROPIC_API_KEY /
  * ANTHROPIC_AUTH_TOKEN and ANTHROPIC_BASE_URL as the SDK does), asked for the
  * *raw* streaming response. `asResponse()` on the `APIPromise` of
@@ -34,7 +51,7 @@ export type ParseTurn = (source: StreamSource, options: ParseOptions) => Promise
  * and status checks — without the SDK touching the body, so turnstate parses
  * the bytes strictly itself.
  */
-export function sdkCreateStream(client: Anthropic = new Anthropic()): CreateStream {
+export function sdkCreateStream(client: SdkClient = new Anthropic()): CreateStream {
   return async (params, signal) => {
     const response = await client.beta.messages.create({ ...params, stream: true }, { signal }).asResponse();
     return response;

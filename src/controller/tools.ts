@@ -1,5 +1,4 @@
 import pLimit from 'p-limit';
-import { ToolError } from '@anthropic-ai/sdk/lib/tools/ToolError';
 import type { BetaTool, BetaToolUnion, BetaToolUseBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { ControllerError } from './errors.js';
 import type { RunnableTool, ToolCallRecord, ToolResult } from './types.js';
@@ -51,9 +50,12 @@ export function toolMap(tools: readonly RunnableTool[]): Map<string, RunnableToo
   return map;
 }
 
-/** Errors the SDK's ToolError (possibly from another copy of the SDK) carries content for. */
+/**
+ * The content an SDK `ToolError` carries, recognised by name and shape: the
+ * tool may throw one from another copy of the SDK than turnstate's, where
+ * `instanceof` would be false.
+ */
 function errorContent(error: unknown): ToolResult['content'] {
-  if (error instanceof ToolError) return error.content;
   if (error instanceof Error && error.name === 'ToolError' && 'content' in error) return (error as { content: ToolResult['content'] }).content;
   return `Error: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -1,4 +1,3 @@
-import { APIError } from '@anthropic-ai/sdk';
 import { StreamError } from '../../machines/stream.errors.js';
 import { TurnstateError } from '../errors.js';
 import { SseError } from '../sse/errors.js';
@@ -91,18 +90,31 @@ function fail(turn: TurnParser, error: unknown, signal: AbortSignal | undefined)
   const at = { eventIndex: turn.result.eventCount };
   if (signal?.aborted) {
     turn.abort(new SseError('aborted', 'the read was aborted', { ...at, cause: signal.reason }));
-  } else if (error instanceof APIError && error.status === undefined) {
+  } else if (isSdkStreamErrorEvent(error)) {
     // The SDK's own iterator turns `event: error` into an APIError; keep its error type.
-    const body = error.error as { error?: { type?: string; message?: string }; request_id?: string } | undefined;
-    const type = body?.error?.type ?? 'api_error';
-    const streamError = new StreamError('api_error', `the API reported ${type}: ${body?.error?.message ?? error.message}`, {
+    const body = error.error as { error?: { type?: string; message?: string }; request_id?: string } | string | undefined;
+    const detail = typeof body === 'object' && body !== null ? body : undefined;
+    const type = detail?.error?.type ?? 'api_error';
+    const streamError = new StreamError('api_error', `the API reported ${type}: ${detail?.error?.message ?? error.message}`, {
       eventIndex: at.eventIndex, byteOffset: null, state: turn.snapshot.state, expected: 'the stream to continue', got: 'error',
-      apiErrorType: type, requestId: body?.request_id ?? null,
+      apiErrorType: type, requestId: detail?.request_id ?? null,
     });
     turn.abort(streamError);
   } else {
     turn.abort(new SseError('source_failed', `reading the stream failed: ${error instanceof Error ? error.message : String(error)}`, { ...at, cause: error }));
   }
+}
+
+/**
+ * The error the SDK's stream iterator throws for an `event: error`: an
+ * `APIError` with no HTTP status, the event's body in `error`. Recognised by
+ * its shape, not `instanceof`: the caller's SDK may be another copy (or
+ * version) than the one turnstate sees, and classes differ between copies.
+ * The name excludes APIError's subclasses without a status (connection
+ * errors, aborts), which are reading failures.
+ */
+function isSdkStreamErrorEvent(error: unknown): error is Error & { error: unknown } {
+  return error instanceof Error && error.name === 'APIError' && 'status' in error && error.status === undefined && 'error' in error;
 }
 
 /** Iterates, but stops at once when `signal` fires, even if the source is stuck waiting. */
