@@ -23,18 +23,30 @@ export async function startLiveInspection(io: CliIO, kind: 'stream' | 'run', tit
   return server;
 }
 
-/** After the work: keep serving until Ctrl-C (SIGINT) or SIGTERM, so a browser can still attach and read it. */
+/**
+ * After the work: keep serving until the command is asked to stop (Ctrl-C,
+ * SIGTERM or a closed stdout — the CLI's stop signal), so a browser can still
+ * attach and read it.
+ */
 export async function serveUntilInterrupted(io: CliIO, server: InspectServer): Promise<void> {
-  io.stderr('turnstate: still serving the inspection; Ctrl-C to stop\n');
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signal = io.signal;
+  if (signal === undefined || !signal.aborted) {
+    io.stderr('turnstate: still serving the inspection; Ctrl-C to stop\n');
+    await new Promise<void>((resolve) => {
+      if (signal !== undefined) {
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        return;
+      }
+      // In-process use without the CLI's stop signal (tests): the process's own signals.
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  }
   await server.close();
 }
 

@@ -76,7 +76,9 @@ describe.skipIf(!hasBrowser)('the live page and the inspection socket, in Chromi
     } finally {
       demo.child.kill('SIGINT');
     }
+    // Ctrl-C ends the serving as it ends any command: exit 130 (the run's outcome was printed before).
     const [code] = (await once(demo.child, 'exit')) as [number | null];
-    expect(code).toBe(0);
+    expect(code).toBe(130);
+    expect(demo.stderr()).toContain('still serving the inspection; Ctrl-C to stop');
   });
 });

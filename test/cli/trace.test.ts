@@ -47,3 +47,40 @@ describe('trace pages from the CLI', () => {
     expect(notes).toContain('tool_end');
   });
 });
+
+describe('run and resume --trace', () => {
+  it('a tool turn through the real SDK client: the page holds the segments, the tool call and the machine’s route', async () => {
+    const { startFakeMessagesApi, sseFromMessage } = await import('../../src/testing/index.js');
+    const { cli } = await import('../controller/fixtures/cli.js');
+    const { writeFile } = await import('node:fs/promises');
+    const api = await startFakeMessagesApi({
+      replies: [
+        sseFromMessage({ content: [{ type: 'tool_use', id: 'toolu_01Trace', name: 'add', input: { a: 2, b: 3 } }], stopReason: 'tool_use' }),
+        sseFromMessage({ content: [{ type: 'text', text: '5' }], stopReason: 'end_turn' }),
+      ],
+    });
+    try {
+      const dir = scratch();
+      const tools = join(dir, 'tools.mjs');
+      await writeFile(tools, `export default [{ name: 'add', description: 'adds', input_schema: { type: 'object' }, run: ({ a, b }) => String(a + b) }];\n`);
+      const out = join(dir, 'run.html');
+      const env = { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'test-key' };
+      const run = await cli(['run', '--tools', tools, '--checkpoint', join(dir, 'ck.json'), '--json', '--trace', out, 'add 2 and 3'], env, dir);
+      expect(run.code).toBe(0);
+      const data = traceData(readFileSync(out, 'utf8')) as ReturnType<typeof traceData> & { toolCalls: { id: string }[]; segments: unknown[] };
+      expect(data).toMatchObject({ kind: 'run', verdict: 'completed' });
+      expect(data.toolCalls.map((c) => c.id)).toEqual(['toolu_01Trace']);
+      expect(data.segments).toHaveLength(2);
+      const route = data.steps.filter((s) => s.machine === 'continuation').map((s) => s.after);
+      expect(route).toEqual(expect.arrayContaining(['routingStopReason', 'checkingToolCalls', 'runningTools', 'completed']));
+      // resume of the finished run: its page too, without any request.
+      const again = join(dir, 'resume.html');
+      const resumed = await cli(['resume', join(dir, 'ck.json'), '--tools', tools, '--json', '--trace', again], env, dir);
+      expect(resumed.code).toBe(0);
+      expect(traceData(readFileSync(again, 'utf8'))).toMatchObject({ kind: 'run', verdict: 'completed' });
+      expect(api.requests).toHaveLength(2);
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -31,7 +31,7 @@ moved on. No API key needed.
                  controller's events, segments and tool calls on one timeline
   --inspect      serve the run live on 127.0.0.1: turnstate's live trace page,
                  and inspection events for the Stately inspector (WebSocket);
-                 URLs on stderr; after the run, serves until Ctrl-C
+                 URLs on stderr; after the run, serves until Ctrl-C (exit 130)
   --inspect-port N   the port for --inspect (default: a free one)
   -h, --help     this text`;
 

@@ -26,7 +26,7 @@ through turnstate's parser and machine, and reports on each.
              for a broken stream the event where it failed
   --inspect  serve the replay live on 127.0.0.1 (one input): turnstate's
              live trace page, and the inspection events for the Stately
-             inspector (WebSocket); URLs on stderr; Ctrl-C to stop
+             inspector (WebSocket); URLs on stderr; Ctrl-C to stop (exit 130)
   --inspect-port N   the port for --inspect (default: a free one)
   -h, --help this text
 

@@ -10,6 +10,8 @@ import { nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { EXIT, type Command } from '../io.js';
 import { finishRun, humanPrinter } from '../run-output.js';
+import { runTraceFor } from '../trace-file.js';
+import { liveRun, observers } from '../inspect-live.js';
 import { clientFromEnv, loadTools } from './run.js';
 
 const HELP = `Usage: turnstate resume CHECKPOINT [options]
@@ -29,6 +31,13 @@ its result.
                             a JSON string (the result text) or {"content": …, "is_error": false}
   --result-file ID=FILE     the same, the JSON read from FILE (repeatable, like --result)
   --json                    print one JSON object at the end (as \`turnstate run --json\`)
+  --trace OUT               write a self-contained trace page (HTML, no network) of the run:
+                            the machine's diagram, its states and transitions, the controller's
+                            events, segments and tool calls on one timeline
+  --inspect                 serve the run live on 127.0.0.1 (turnstate's live trace page, and
+                            inspection events for the Stately inspector); URLs on stderr;
+                            after the run, serves until Ctrl-C (exit 130)
+  --inspect-port N          the port for --inspect (default: a free one)
   -h, --help                this text
 
 Exit status: 0 completed (end_turn or stop_sequence); 1 anything else;
@@ -114,6 +123,9 @@ export const resumeCommand: Command = {
       result: { type: 'string', multiple: true },
       'result-file': { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      trace: { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-port': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('resume: give exactly one CHECKPOINT file (see `turnstate resume --help`)');
     const maxContinuations = nonNegativeInt('resume', 'max-continuations', values['max-continuations']);
@@ -133,6 +145,8 @@ export const resumeCommand: Command = {
     const tools = await loadTools('resume', values.tools, io.cwd);
     const finished = checkpoint.state.phase === 'done';
     const json = values.json ?? false;
+    const trace = await runTraceFor(values.trace, `turnstate resume ${positionals[0]!}`, json ? undefined : humanPrinter(io));
+    const live = values.inspect ? await liveRun(io, 'turnstate resume', values['inspect-port']) : null;
     let handle: ReturnType<typeof startResume>;
     try {
       handle = startResume(checkpoint, {
@@ -143,13 +157,17 @@ export const resumeCommand: Command = {
         budgets: { maxContinuations, deadlineMs },
         decisions,
         signal: io.signal,
-        ...(json ? {} : { onEvent: humanPrinter(io) }),
+        ...observers(trace.options, live?.observer),
       });
     } catch (error) {
       if (error instanceof TypeError) throw new UsageError(`resume: ${error.message.replace('in `tools`', 'with --tools FILE')}`);
       throw error;
     }
     const toolsPath = values.tools === undefined ? null : resolve(io.cwd, values.tools);
-    return finishRun(handle, io, json, { checkpointPath: path, toolsPath });
+    const code = await finishRun(handle, io, json, { checkpointPath: path, toolsPath });
+    const result = await handle.settled;
+    const traced = await trace.write(io, result);
+    await live?.settle(result);
+    return traced ? code : EXIT.failed;
   },
 };

@@ -7,8 +7,10 @@ import { sdkCreateStream } from '../../controller/model.js';
 import type { MaxTokensPolicy, RunnableTool } from '../../controller/types.js';
 import { nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
 import { UsageError } from '../errors.js';
-import type { Command } from '../io.js';
+import { EXIT, type Command } from '../io.js';
 import { finishRun, humanPrinter } from '../run-output.js';
+import { runTraceFor } from '../trace-file.js';
+import { liveRun, observers } from '../inspect-live.js';
 
 export { exitCodeFor, finishRun, humanPrinter, resultJson, summaryLine } from '../run-output.js';
 
@@ -32,6 +34,13 @@ repeating work. Ctrl-C stops the run cleanly and prints that command.
   --checkpoint FILE         checkpoint file (default .turnstate/runs/<run id>.json)
   --json                    print one JSON object at the end:
                             {"status","stopReason","text","messages","usage","segments","dropped","error"}
+  --trace OUT               write a self-contained trace page (HTML, no network) of the run:
+                            the machine's diagram, its states and transitions, the controller's
+                            events, segments and tool calls on one timeline
+  --inspect                 serve the run live on 127.0.0.1 (turnstate's live trace page, and
+                            inspection events for the Stately inspector); URLs on stderr;
+                            after the run, serves until Ctrl-C (exit 130)
+  --inspect-port N          the port for --inspect (default: a free one)
   -h, --help                this text
 
 Needs ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible endpoint).
@@ -93,6 +102,9 @@ export const runCommand: Command = {
       'deadline-ms': { type: 'string' },
       checkpoint: { type: 'string' },
       json: { type: 'boolean' },
+      trace: { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-port': { type: 'string' },
     });
     const policy = values['max-tokens-policy'];
     if (policy !== undefined && !POLICIES.includes(policy as MaxTokensPolicy)) {
@@ -108,6 +120,8 @@ export const runCommand: Command = {
 
     const store = new FileCheckpointStore(values.checkpoint !== undefined ? { path: resolve(io.cwd, values.checkpoint) } : { dir: resolve(io.cwd, '.turnstate', 'runs') });
     const json = values.json ?? false;
+    const trace = await runTraceFor(values.trace, `turnstate run`, json ? undefined : humanPrinter(io));
+    const live = values.inspect ? await liveRun(io, 'turnstate run', values['inspect-port']) : null;
     const handle = startRun({
       params: { model: values.model ?? DEFAULT_MODEL, max_tokens: maxTokens, ...(values.system === undefined ? {} : { system: values.system }) },
       messages: prompt,
@@ -117,9 +131,13 @@ export const runCommand: Command = {
       maxTokensPolicy: (policy as MaxTokensPolicy | undefined) ?? 'stop',
       budgets: { maxContinuations, deadlineMs },
       signal: io.signal,
-      ...(json ? {} : { onEvent: humanPrinter(io) }),
+      ...observers(trace.options, live?.observer),
     });
     const toolsPath = values.tools === undefined ? null : resolve(io.cwd, values.tools);
-    return finishRun(handle, io, json, { checkpointPath: store.pathFor(handle.runId), toolsPath });
+    const code = await finishRun(handle, io, json, { checkpointPath: store.pathFor(handle.runId), toolsPath });
+    const result = await handle.settled;
+    const traced = await trace.write(io, result);
+    await live?.settle(result);
+    return traced ? code : EXIT.failed;
   },
 };
