@@ -7,9 +7,15 @@
  *                   the run or stream has settled), buffered for late clients;
  * - `/stately`      a bridge page embedding the hosted Stately inspector
  *                   (needs internet), fed from
- * - `/inspect`      a WebSocket relay of Stately-format inspection events:
- *                   @statelyai/inspect's `createWebSocketInspector` sends them
- *                   here, every other connected client receives them.
+ * - `/inspect`      a WebSocket feed of Stately-format inspection events
+ *                   (converted by @statelyai/inspect's `createInspector`, with
+ *                   an adapter that hands them straight to the connected
+ *                   clients); what a client sends (another process's
+ *                   `createWebSocketInspector`) is relayed to the others.
+ *
+ * The feed is not a WebSocket client of its own server: @statelyai/inspect's
+ * WebSocket adapter retries a failed or refused connection every 5 s with a
+ * timer nothing can cancel, which keeps a process alive after `close()`.
  *
  * What is sent is sanitised: machine contexts can hold whole transcripts, so
  * contexts and events are capped (`capValue`) before they leave the process.
@@ -19,7 +25,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { InspectionEvent } from 'xstate';
 import { WebSocketServer, WebSocket } from 'ws';
-import { createWebSocketInspector } from '@statelyai/inspect';
+import { createInspector } from '@statelyai/inspect';
 import { capValue, type CapLimits } from '../trace/cap.js';
 import { sanitizeInspectionEvent } from './sanitize.js';
 import { renderTraceHtml } from '../trace/html.js';
@@ -95,14 +101,14 @@ export async function startInspectServer(options: InspectServerOptions): Promise
     }
   });
   const wss = new WebSocketServer({ server, path: '/inspect' });
+  const relay = (message: string, from: WebSocket | null): void => {
+    relayed.push(message);
+    if (relayed.length > 2000) relayed.shift();
+    for (const client of wss.clients) if (client !== from && client.readyState === WebSocket.OPEN) client.send(message);
+  };
   wss.on('connection', (socket) => {
     for (const message of relayed) socket.send(message);
-    socket.on('message', (data) => {
-      const message = data.toString();
-      relayed.push(message);
-      if (relayed.length > 2000) relayed.shift();
-      for (const client of wss.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
-    });
+    socket.on('message', (data) => relay(data.toString(), socket));
     // A client that goes away mid-send must not take the process down.
     socket.on('error', () => socket.terminate());
   });
@@ -114,11 +120,22 @@ export async function startInspectServer(options: InspectServerOptions): Promise
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/`;
   const wsUrl = `ws://127.0.0.1:${port}/inspect`;
-  const inspector = createWebSocketInspector({
-    url: wsUrl,
-    sanitizeContext: (context) => capValue(context, INSPECT_CAP) as typeof context,
-    sanitizeEvent: (event) => capValue(event, INSPECT_CAP) as typeof event,
-  });
+  const inspector = createInspector(
+    {
+      send: (event) => {
+        // Contexts are capped before conversion (sanitizeInspectionEvent), so this is small and acyclic.
+        try {
+          relay(JSON.stringify(event), null);
+        } catch {
+          /* an event that cannot be serialised is not sent */
+        }
+      },
+    },
+    {
+      sanitizeContext: (context) => capValue(context, INSPECT_CAP) as typeof context,
+      sanitizeEvent: (event) => capValue(event, INSPECT_CAP) as typeof event,
+    },
+  );
   const send = (event: string, data: string): void => {
     for (const res of listeners) res.write(`event: ${event}\ndata: ${data}\n\n`);
   };
@@ -143,7 +160,6 @@ export async function startInspectServer(options: InspectServerOptions): Promise
       send('trace', settled);
     },
     async close() {
-      inspector.stop();
       for (const res of listeners) res.end();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -86,6 +86,33 @@ describe('startInspectServer', () => {
     expect(() => server!.inspect({ type: '@xstate.event' } as never)).not.toThrow();
   });
 
+  it('close() leaves nothing running: a process that used it exits on its own', async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { repoRoot } = await import('../support/corpus.js');
+    const script = `
+      import { startInspectServer } from ${JSON.stringify(join(repoRoot, 'src/inspect/server.ts'))};
+      import { emptyStreamTrace } from ${JSON.stringify(join(repoRoot, 'src/trace/index.ts'))};
+      import { TurnParser } from ${JSON.stringify(join(repoRoot, 'src/turn/turn-parser.ts'))};
+      import WebSocket from 'ws';
+      const live = await startInspectServer({ trace: emptyStreamTrace('t') });
+      const client = new WebSocket(live.wsUrl);
+      await new Promise((r) => client.once('open', r));
+      const turn = new TurnParser({ actorSteps: 'every-event', inspect: live.inspect });
+      turn.write('event: ping\\ndata: {"type":"ping"}\\n\\n');
+      await live.close();
+      console.log('closed');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(timer);
+    expect({ code, signal, out: out.trim() }).toEqual({ code: 0, signal: null, out: 'closed' });
+  });
+
   it('a taken port is an error at start, not a crash later', async () => {
     server = await startInspectServer({ trace: emptyStreamTrace('t') });
     const port = Number(new URL(server.url).port);
