@@ -87,7 +87,13 @@ async function main() {
     const sdkVersion = JSON.parse(readFileSync(join(app, 'node_modules/@anthropic-ai/sdk/package.json'), 'utf8')).version;
     const { stdout: newest } = await sh('npm', ['view', '@anthropic-ai/sdk', 'version'], { cwd: app });
     log(`installed @anthropic-ai/sdk ${sdkVersion} (newest on the registry: ${newest.trim()}; turnstate's peer range: ${pkg.peerDependencies?.['@anthropic-ai/sdk']})`);
-    if (sdkSpec === 'latest' && sdkVersion !== newest.trim()) throw new Error(`compat: expected the newest SDK ${newest.trim()}, got ${sdkVersion}`);
+    // npm view may answer from its cache while the install saw a fresher packument: newer than that is fine, older is not.
+    const older = (a, b) => {
+      const [x, y] = [a, b].map((v) => v.split(/[.+-]/).slice(0, 3).map(Number));
+      for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
+      return false;
+    };
+    if (sdkSpec === 'latest' && older(sdkVersion, newest.trim())) throw new Error(`compat: expected the newest SDK ${newest.trim()}, got ${sdkVersion}`);
     // One copy of the SDK: turnstate must use the consumer's, not bring its own.
     const copies = (await sh('npm', ['ls', '@anthropic-ai/sdk', '--all', '--parseable'], { cwd: app })).stdout.trim().split('\n').filter(Boolean);
     if (copies.length !== 1) throw new Error(`compat: ${copies.length} copies of @anthropic-ai/sdk installed:\n${copies.join('\n')}`);
