@@ -270,8 +270,10 @@ class Stream {
   /**
    * A whole tool_use / server_tool_use block.
    * @param {string} name @param {object} input
-   * @param {{ id?: string, server?: boolean, cutAfter?: number, stop?: boolean }} [o]
-   *   cutAfter: stream only this many code points of the input JSON
+   * @param {{ id?: string, server?: boolean, cutAfter?: number, stop?: boolean, json?: string, split?: (json: string) => string[] }} [o]
+   *   cutAfter: stream only this many code points of the input JSON;
+   *   json: stream this raw text instead of `input` serialised (it need not be JSON);
+   *   split: how to cut it into deltas (default: 2-14 character fragments)
    */
   toolUse(name, input, o = {}) {
     const id = o.id ?? this.rng.id(o.server ? 'srvtoolu' : 'toolu');
@@ -279,10 +281,11 @@ class Stream {
       ? { type: 'server_tool_use', id, name, input: {} }
       : { type: 'tool_use', id, name, input: {}, caller: { type: 'direct' } };
     const index = this.blockStart(block);
-    let json = input === null ? '' : toolJson(input);
+    let json = o.json ?? (input === null ? '' : toolJson(input));
     if (o.cutAfter !== undefined) json = cps(json).slice(0, o.cutAfter).join('');
     this.delta(index, { type: 'input_json_delta', partial_json: '' });
-    if (json) for (const piece of splitJson(this.rng, json)) this.delta(index, { type: 'input_json_delta', partial_json: piece });
+    const pieces = o.split ? o.split(json) : splitJson(this.rng, json);
+    if (json) for (const piece of pieces) this.delta(index, { type: 'input_json_delta', partial_json: piece });
     if (o.stop !== false) this.blockStop(index);
     return id;
   }
@@ -401,6 +404,22 @@ define(
     s.toolUse('get_weather', { location: 'Paris, France' });
     s.toolUse('get_local_time', { timezone: 'Europe/Paris' });
     s.toolUse('get_user_preferences', null);
+    s.messageDelta('tool_use');
+    return s.messageStop().toString();
+  },
+);
+
+define(
+  'tool-use-eager-invalid-json.sse',
+  'Fine-grained tool streaming (`eager_input_streaming`): a tool_use whose streamed input is not JSON (unescaped quotes inside a string), closed, stop_reason tool_use. Long chunks, as eager streaming sends them. Accepted; the block is reported in `invalidToolInputs` and its input is `{"INVALID_JSON": <raw>}`.',
+  ok('tool_use'),
+  (file) => {
+    const s = new Stream(file, { model: SONNET46, inputTokens: 1210 });
+    s.messageStart();
+    s.text("I'll write the poem to poem.txt.");
+    // Eager chunks are long and unbuffered; the model left the inner quotes of "silver" unescaped.
+    const pieces = ['{"filename": "poem.txt", "lines_of_text": ["The sea at dusk,', ' a "silver" hush,', ' the gulls gone home"]}'];
+    s.toolUse('make_file', null, { json: pieces.join(''), split: () => pieces });
     s.messageDelta('tool_use');
     return s.messageStop().toString();
   },

@@ -8,7 +8,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { TRUNCATING_STOP_REASONS } from '../../machines/stream.machine.js';
 import { StopReasonError } from './errors.js';
-import type { DroppedBlock, StopFields, StreamingMessage } from './types.js';
+import { INVALID_JSON_KEY, type DroppedBlock, type InvalidToolInput, type StopFields, type StreamingMessage } from './types.js';
 
 const STOP_FIELDS: readonly StopFields[] = ['stop_reason', 'stop_sequence', 'stop_details'];
 
@@ -47,17 +47,25 @@ export class MessageAssembler {
   #blocks: BlockState[] = [];
   #open: BlockState | null = null;
   #dropped: DroppedBlock[] = [];
+  #invalidInputs: InvalidToolInput[] = [];
   #stopKnown = false;
+  readonly #strict: boolean;
   /** Set when a tool block's input is fatally invalid; the driver raises it. */
   invalidToolInput: { readonly index: number; readonly eventIndex: number; readonly reason: string } | null = null;
   readonly #eventCount: () => number;
 
-  constructor(eventCount: () => number) {
+  constructor(eventCount: () => number, options: { readonly strict?: boolean } = {}) {
     this.#eventCount = eventCount;
+    this.#strict = options.strict ?? false;
   }
 
   get dropped(): readonly DroppedBlock[] {
     return this.#dropped;
+  }
+
+  /** Closed tool_use blocks kept with invalid input (stop reason `tool_use`, not strict). */
+  get invalidToolInputs(): readonly InvalidToolInput[] {
+    return this.#invalidInputs;
   }
 
   get stopKnown(): boolean {
@@ -150,7 +158,11 @@ export class MessageAssembler {
     if (state.field === 'json' && state.sawInputDelta) {
       const input = parseToolInput(state.json);
       if (input.ok) state.block['input'] = input.value;
-      else state.invalidInput = { eventIndex, reason: input.reason };
+      else {
+        state.invalidInput = { eventIndex, reason: input.reason };
+        // Wrapped at once, so contentBlock listeners see the block as it goes back in history if the stop reason is tool_use.
+        if (this.#wrapsInvalid(state)) state.block['input'] = { [INVALID_JSON_KEY]: state.json };
+      }
     }
     return state.block as BetaContentBlock;
   }
@@ -172,9 +184,31 @@ export class MessageAssembler {
 
     const truncated = TRUNCATING_STOP_REASONS.has(String(delta.stop_reason));
     if (truncated) this.#dropUnusable();
-    else {
-      const bad = this.#blocks.find((b) => b.invalidInput !== null);
-      if (bad?.invalidInput) this.invalidToolInput = { index: bad.index, ...bad.invalidInput };
+    else this.#judgeInvalidInputs(delta.stop_reason === 'tool_use');
+  }
+
+  /**
+   * Fine-grained tool streaming (`eager_input_streaming`) sends input the API
+   * never validated, so a client `tool_use` block may close with input that is
+   * not a JSON object. Unless `strict`, such a block keeps its place, its raw
+   * string wrapped, when the stop reason is `tool_use`: it must go back in
+   * history for its tool_result. Any other stop reason, or a server or MCP tool
+   * block, is fatal, as before.
+   */
+  #wrapsInvalid(state: BlockState): boolean {
+    return !this.#strict && state.block.type === 'tool_use';
+  }
+
+  #judgeInvalidInputs(toolUseStop: boolean): void {
+    const bad = this.#blocks.filter((b) => b.invalidInput !== null);
+    if (bad.length === 0) return;
+    const fatal = toolUseStop ? bad.find((b) => !this.#wrapsInvalid(b)) : bad[0];
+    if (fatal?.invalidInput) {
+      this.invalidToolInput = { index: fatal.index, ...fatal.invalidInput };
+      return;
+    }
+    for (const { index, block, json, invalidInput } of bad) {
+      this.#invalidInputs.push({ index, id: String(block['id']), name: String(block['name']), partial: json, reason: invalidInput?.reason ?? '' });
     }
   }
 

@@ -31,6 +31,28 @@ export interface DroppedBlock {
   readonly block: BetaContentBlock;
 }
 
+/**
+ * A closed `tool_use` block whose input is not a JSON object, accepted because
+ * the stop reason is `tool_use` (fine-grained tool streaming,
+ * `eager_input_streaming: true`, streams input the API never validated). In the
+ * message its input is `{ INVALID_JSON: partial }`, the wrapping Anthropic's
+ * fine-grained streaming docs suggest for sending invalid tool JSON back; the
+ * tool must not be run. `strict` makes it `invalid_tool_input` instead.
+ */
+export interface InvalidToolInput {
+  /** Its index in the stream. */
+  readonly index: number;
+  readonly id: string;
+  readonly name: string;
+  /** The raw input JSON as it arrived. */
+  readonly partial: string;
+  /** Why it is not usable, e.g. the JSON.parse message. */
+  readonly reason: string;
+}
+
+/** The key the raw string of an invalid tool input is wrapped under in the message. */
+export const INVALID_JSON_KEY = 'INVALID_JSON';
+
 /** Something legal but noteworthy that was skipped or repaired; never silent. */
 export type Diagnostic = SkippedDiagnostic | BlockIndexRepaired;
 

@@ -64,7 +64,7 @@ export class TurnParser {
   constructor(options: TurnOptions = {}) {
     this.#options = options;
     this.#fastPath = options.actorSteps !== 'every-event';
-    this.#assembler = new MessageAssembler(() => this.#events);
+    this.#assembler = new MessageAssembler(() => this.#events, { strict: options.strict ?? false });
     this.#framer = new SseFramer(this.#onFrame, {
       ...(options.maxEventSize === undefined ? {} : { maxEventSize: options.maxEventSize }),
       onNotice: (code, message, eventIndex) => this.#diagnose({ code, message, eventIndex }),
@@ -168,7 +168,7 @@ export class TurnParser {
 
   /** The verdict so far; final once `end()` has been called. */
   get result(): TurnResult {
-    const base = { dropped: this.#assembler.dropped, diagnostics: this.#diagnostics, trace: this.#trace, eventCount: this.#events };
+    const base = { dropped: this.#assembler.dropped, invalidToolInputs: this.#assembler.invalidToolInputs, diagnostics: this.#diagnostics, trace: this.#trace, eventCount: this.#events };
     const message = this.#assembler.current();
     const stopReason = this.#assembler.stopKnown ? ((message as BetaMessage).stop_reason as BetaStopReason) : null;
     if (this.#error === null && this.#state === 'complete') {

@@ -5,7 +5,7 @@ import type {
   BetaTextCitation,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { InspectionEvent, Observer } from 'xstate';
-import type { Diagnostic, DroppedBlock, StreamingMessage } from '../assemble/types.js';
+import type { Diagnostic, DroppedBlock, InvalidToolInput, StreamingMessage } from '../assemble/types.js';
 import type { TurnstateError } from '../errors.js';
 import type { StreamEvent, UnknownEvent } from '../sse/events.js';
 
@@ -93,6 +93,13 @@ export type TurnSnapshot =
 
 interface TurnResultBase {
   readonly dropped: readonly DroppedBlock[];
+  /**
+   * Closed `tool_use` blocks whose input is not a JSON object, kept because the
+   * stop reason is `tool_use` (fine-grained tool streaming). Their input in the
+   * message is `{ INVALID_JSON: partial }`; do not run them — answer each with
+   * an `is_error` tool_result. Empty under `strict` (that is an error there).
+   */
+  readonly invalidToolInputs: readonly InvalidToolInput[];
   readonly diagnostics: readonly Diagnostic[];
   /** The machine states visited, in order. */
   readonly trace: readonly string[];

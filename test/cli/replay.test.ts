@@ -19,7 +19,7 @@ describe('turnstate replay', () => {
     expect(code).toBe(1);
     const lines = io.out().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l['file'])).toEqual(inputs);
-    for (const line of lines) expect(Object.keys(line).sort()).toEqual(['diagnostics', 'dropped', 'error', 'file', 'message', 'ok', 'stopReason']);
+    for (const line of lines) expect(Object.keys(line).sort()).toEqual(['diagnostics', 'dropped', 'error', 'file', 'invalidToolInputs', 'message', 'ok', 'stopReason']);
     expect(lines[0]).toMatchObject({ ok: true, stopReason: 'end_turn', error: null });
     expect(lines[1]).toMatchObject({ ok: false, error: { code: 'invalid_json' } });
     const error = lines[1]!['error'] as { eventIndex: number; byteOffset: number; message: string };
@@ -28,6 +28,26 @@ describe('turnstate replay', () => {
     const badLine = bytes.toString('utf8').split('\n').filter((l) => l.startsWith('data:'))[error.eventIndex]!;
     expect(bytes.indexOf(badLine.replace(/^data: ?/, ''))).toBe(error.byteOffset);
     expect(lines[2]).toMatchObject({ ok: true, stopReason: 'max_tokens', dropped: [{ type: 'tool_use', reason: 'unclosed' }] });
+  });
+
+  it('--json and the summary report a tool call whose streamed input is not JSON (fine-grained tool streaming)', async () => {
+    const file = rec('tool-use-eager-invalid-json.sse');
+    const io = captureIO();
+    expect(await replayCommand.run([file, '--json'], io)).toBe(0);
+    const line = JSON.parse(io.out()) as { ok: boolean; invalidToolInputs: unknown[] };
+    expect(line.ok).toBe(true);
+    expect(line.invalidToolInputs).toEqual([
+      {
+        index: 1,
+        id: 'toolu_01MRxjvnq6pJLczAyd979amq',
+        name: 'make_file',
+        partial: '{"filename": "poem.txt", "lines_of_text": ["The sea at dusk, a "silver" hush, the gulls gone home"]}',
+        reason: expect.stringContaining('does not parse'),
+      },
+    ]);
+    const human = captureIO();
+    await replayCommand.run([file], human);
+    expect(human.out()).toMatch(/bad input *\n {4}\[1\] make_file toolu_01MRxjvnq6pJLczAyd979amq: input JSON does not parse/);
   });
 
   it('an incomplete stream reports the number of events received as its eventIndex, and keeps the partial message', async () => {

@@ -149,7 +149,11 @@ export function referenceParse(events: readonly Obj[], options: { strict?: boole
           if (TOOL_TYPES.has(current.type) && current.sawJson) {
             const input = toolInput(current.json);
             if (input.ok) current.block['input'] = input.value;
-            else current.invalid = true;
+            else {
+              current.invalid = true;
+              // Fine-grained tool streaming (issue 7 A3): a client tool_use keeps its raw input, wrapped, unless strict.
+              if (!strict && current.type === 'tool_use') current.block['input'] = { INVALID_JSON: current.json };
+            }
           }
           open = null;
           state = 'between';
@@ -215,7 +219,9 @@ export function referenceParse(events: readonly Obj[], options: { strict?: boole
       for (const field of USAGE_FIELDS) if (usage[field] != null) (m['usage'] as Obj)[field] = usage[field];
     }
     if (!TRUNCATING.has(String(delta['stop_reason']))) {
-      return blocks.some((b) => b.invalid) ? 'invalid_tool_input' : null;
+      // Accepted only for client tool_use blocks under stop_reason tool_use, and never under strict.
+      const accepted = (b: RefBlock): boolean => !strict && stopReason === 'tool_use' && b.type === 'tool_use';
+      return blocks.some((b) => b.invalid && !accepted(b)) ? 'invalid_tool_input' : null;
     }
     const keep: Obj[] = [];
     for (const b of blocks) {

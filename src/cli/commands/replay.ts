@@ -17,7 +17,7 @@ through turnstate's parser and machine, and reports on each.
 
   <file|->   a recording; - reads standard input
   --json     one JSON object per input, one per line, in input order:
-             {"file","ok","stopReason","message","dropped","diagnostics","error"}
+             {"file","ok","stopReason","message","dropped","invalidToolInputs","diagnostics","error"}
   --strict   unknown event and delta types (and a block index repeated after
              a server tool result) are errors, not diagnostics
   --html OUT write a self-contained trace page (one input): the machine's
@@ -162,6 +162,7 @@ export function toJson(file: string, result: TurnResult) {
     stopReason: result.stopReason,
     message: result.message,
     dropped: result.dropped,
+    invalidToolInputs: result.invalidToolInputs,
     diagnostics: result.diagnostics,
     error: result.error === null ? null : result.error.toJSON(),
   };
@@ -181,6 +182,8 @@ function summary(file: string, result: TurnResult): string {
   }
   row('dropped', result.dropped.length === 0 ? 'none' : '');
   for (const d of result.dropped) lines.push(`    [${d.index}] ${d.type}: ${d.reason}; partial ${preview(d.partial, 70)}`);
+  if (result.invalidToolInputs.length > 0) row('bad input', '');
+  for (const t of result.invalidToolInputs) lines.push(`    [${t.index}] ${t.name} ${t.id}: ${t.reason}; raw ${preview(t.partial, 70)}`);
   row('diagnostics', result.diagnostics.length === 0 ? 'none' : '');
   for (const d of result.diagnostics) lines.push(`    event ${d.eventIndex}: ${d.code}: ${d.message}`);
   const e = result.error;
