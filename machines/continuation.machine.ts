@@ -182,7 +182,7 @@ export const continuationMachine = setup({
     appendResponse: assign(({ context }) => ({ state: appendSegment(context.state, receivedMessage(context)) })),
     appendPartialForContinue: assign(({ context }) => ({ state: appendPartial(context.state, receivedMessage(context)) ?? context.state })),
     raiseMaxTokens: assign(({ context }) => ({ state: { ...context.state, maxTokens: raisedMaxTokens(context.state) ?? context.state.maxTokens } })),
-    openToolBatch: assign(({ context }) => ({ state: openToolBatch(context.state, receivedMessage(context)) })),
+    openToolBatch: assign(({ context }) => ({ state: openToolBatch(context.state, receivedMessage(context), context.received?.invalidToolInputs) })),
     appendToolResults: assign(({ context, event }) => ({
       state: closeToolBatch(context.state, (event as unknown as { output: ToolCallRecord[] }).output),
     })),

@@ -360,7 +360,14 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
           }
         : undefined;
       const response = await requestSegment({ createStream: model(), parse, params: requestParams(input.state), signal: runSignal(signal), now, onText, onBlock });
-      return { message: response.message, dropped: response.turn.dropped, requestId: response.requestId, startedAt: response.startedAt, durationMs: response.durationMs };
+      return {
+        message: response.message,
+        dropped: response.turn.dropped,
+        invalidToolInputs: response.turn.invalidToolInputs,
+        requestId: response.requestId,
+        startedAt: response.startedAt,
+        durationMs: response.durationMs,
+      };
     },
     runTools: async (input, signal) => {
       let toolState = input.state;

@@ -4,9 +4,10 @@
  * {@link RunState} can be read (and tested) without a running actor.
  */
 import type { BetaMessage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import type { DroppedBlock } from '../assemble/types.js';
+import type { DroppedBlock, InvalidToolInput } from '../assemble/types.js';
 import type { ControllerError } from './errors.js';
 import { appendPartialForContinue, appendResponse, appendToolResults, toolUseBlocks } from './history.js';
+import { invalidInputResult } from './tools.js';
 import type { SegmentFailure } from './retry.js';
 import type { Outcome, RequestKind, RunState, RunStatus, StreamRequestParams, ToolCallRecord } from './types.js';
 import { addUsage, normalizeUsage } from './usage.js';
@@ -15,6 +16,8 @@ import { addUsage, normalizeUsage } from './usage.js';
 export interface ReceivedSegment {
   readonly message: BetaMessage;
   readonly dropped: readonly DroppedBlock[];
+  /** Tool calls whose streamed input was not JSON (the parser's `invalidToolInputs`). */
+  readonly invalidToolInputs?: readonly InvalidToolInput[] | undefined;
   readonly requestId: string | null;
   readonly startedAt: number;
   readonly durationMs: number;
@@ -106,20 +109,28 @@ export function appendPartial(state: RunState, message: BetaMessage): RunState |
   return messages === null ? null : { ...state, messages };
 }
 
-/** Journals the message's tool calls as `pending` and opens them as the batch. */
-export function openToolBatch(state: RunState, message: BetaMessage): RunState {
+/**
+ * Journals the message's tool calls as `pending` and opens them as the batch.
+ * A call whose input was not valid JSON is journaled `done` at once with its
+ * `is_error` answer: nothing runs it, and a resume has nothing to decide.
+ */
+export function openToolBatch(state: RunState, message: BetaMessage, invalid: readonly InvalidToolInput[] = []): RunState {
   const segment = state.segments.length - 1;
-  const calls: ToolCallRecord[] = toolUseBlocks(message).map((block) => ({
-    id: block.id,
-    name: block.name,
-    input: block.input,
-    segment,
-    status: 'pending',
-    result: null,
-    attempts: 0,
-    startedAt: null,
-    durationMs: null,
-  }));
+  const calls: ToolCallRecord[] = toolUseBlocks(message).map((block) => {
+    const bad = invalid.find((entry) => entry.id === block.id);
+    const record: ToolCallRecord = {
+      id: block.id,
+      name: block.name,
+      input: block.input,
+      segment,
+      status: 'pending',
+      result: null,
+      attempts: 0,
+      startedAt: null,
+      durationMs: null,
+    };
+    return bad === undefined ? record : { ...record, status: 'done', result: invalidInputResult(bad), durationMs: 0, invalidInput: bad.partial };
+  });
   return {
     ...state,
     phase: 'running_tools',

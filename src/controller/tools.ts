@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { BetaTool, BetaToolUnion, BetaToolUseBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { InvalidToolInput } from '../assemble/types.js';
 import { ControllerError } from './errors.js';
 import type { RunnableTool, ToolCallRecord, ToolResult } from './types.js';
 
@@ -243,4 +244,16 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
     signal.removeEventListener('abort', onAbort!);
   }
   return records;
+}
+
+/**
+ * The answer to a call whose streamed input was not valid JSON (fine-grained
+ * tool streaming): an error the model can act on, given without running the
+ * tool — its input is not what the tool's schema promises.
+ */
+export function invalidInputResult(call: InvalidToolInput): ToolResult {
+  return {
+    content: `Error: the input for tool '${call.name}' was not valid JSON (${call.reason}), so the tool was not run. Call it again with valid JSON input.`,
+    is_error: true,
+  };
 }

@@ -121,6 +121,12 @@ export interface ToolCallRecord {
   attempts: number;
   startedAt: number | null;
   durationMs: number | null;
+  /**
+   * The raw input, when the call's streamed input was not valid JSON
+   * (fine-grained tool streaming): the call is journaled `done` at once with
+   * an `is_error` result and never run — nor asked about on resume.
+   */
+  invalidInput?: string;
 }
 
 /** One model response of the run. */
