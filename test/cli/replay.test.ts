@@ -130,7 +130,7 @@ describe('turnstate replay, as a user runs it (the real CLI, spawned)', () => {
     expect(lines.map((l) => l['file'])).toEqual([good, deep, good]);
     expect(lines[0]).toMatchObject({ ok: true, error: null });
     expect(lines[2]).toMatchObject({ ok: true, error: null });
-    expect(Object.keys(lines[1]!).sort()).toEqual(['diagnostics', 'dropped', 'error', 'file', 'message', 'ok', 'stopReason']);
+    expect(Object.keys(lines[1]!).sort()).toEqual(['diagnostics', 'dropped', 'error', 'file', 'invalidToolInputs', 'message', 'ok', 'stopReason']);
     expect(lines[1]).toMatchObject({ ok: false, stopReason: 'tool_use', message: null, dropped: [], diagnostics: [], error: { code: 'output_unserializable', fields: ['message'] } });
 
     // human mode: the summary previews the input without recursing, and the stream is valid

@@ -150,7 +150,7 @@ function fileError(file: string, error: unknown): CliError {
 }
 
 function unreadable(file: string, error: CliError, json: boolean): Outcome {
-  if (json) return { ok: false, output: jsonLine({ file, ok: false, stopReason: null, message: null, dropped: [], diagnostics: [], error: error.toJSON() }) };
+  if (json) return { ok: false, output: jsonLine({ file, ok: false, stopReason: null, message: null, dropped: [], invalidToolInputs: [], diagnostics: [], error: error.toJSON() }) };
   return { ok: false, output: `${file}: NOT readable\n  error       ${error.code}${error.errno ? ` (${error.errno})` : ''}: ${error.message}\n` };
 }
 
