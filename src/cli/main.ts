@@ -1,14 +1,48 @@
 import { readFileSync } from 'node:fs';
-import { replayCommand } from './commands/replay.js';
-import { runCommand } from './commands/run.js';
-import { resumeCommand } from './commands/resume.js';
-import { demoCommand } from './commands/demo.js';
-import { diagramCommand } from './commands/diagram.js';
 import { CliError, errorCode, errorMessage, UsageError } from './errors.js';
 import { EXIT, type CliIO, type Command } from './io.js';
 
-/** Every subcommand; a new one is one entry here (its parsing, help and exit code are its own). */
-const COMMANDS: readonly Command[] = [demoCommand, replayCommand, runCommand, resumeCommand, diagramCommand];
+/** A subcommand as `turnstate --help` lists it; its module is imported only when it is the one that runs. */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for `turnstate --help`; a test checks it equals the module's own `summary`. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+/**
+ * Every subcommand; a new one is one entry here (its parsing, help and exit
+ * code are its own, in its module). Imports stay dynamic: a static one would
+ * make every command pay for the others' modules (the SDK, undici, the
+ * controller) at start-up — issue 12.
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'demo',
+    summary: 'run the controller against a built-in fake API (tool_use → pause_turn → max_tokens → end_turn); no key needed',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
+  {
+    name: 'replay',
+    summary: 'replay recorded streams and report state trace, blocks, stop reason, usage, errors',
+    load: async () => (await import('./commands/replay.js')).replayCommand,
+  },
+  {
+    name: 'run',
+    summary: 'send a prompt and follow the turn to its end (tools, pause_turn, max_tokens), resumably',
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
+  {
+    name: 'resume',
+    summary: 'continue a run from its checkpoint without losing or repeating work',
+    load: async () => (await import('./commands/resume.js')).resumeCommand,
+  },
+  {
+    name: 'diagram',
+    summary: 'draw the stream or continuation machine (mermaid, dot, svg, json) from its definition',
+    load: async () => (await import('./commands/diagram.js')).diagramCommand,
+  },
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -54,10 +88,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     io.stdout(`${version()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const entry = COMMANDS.find((c) => c.name === name);
   try {
-    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (entry === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
     // Every command's --help, in one place; after `--` a "-h" is an argument, not a flag.
+    const command = await entry.load();
     const end = rest.indexOf('--');
     const flags = end === -1 ? rest : rest.slice(0, end);
     if (flags.includes('--help') || flags.includes('-h')) {
