@@ -8,16 +8,16 @@ import { repoRoot } from '../support/corpus.js';
 import { binPath } from './spawn.js';
 
 // Issue 12: start-up cost. A command pays only for its own modules: `--help`
-// and `replay` never load the SDK (and with it undici-style HTTP machinery),
-// the controller, or the inspect server.
+// and `replay` never load the SDK, the controller, the inspect server, or
+// Node's bundled undici (loaded on the first touch of the global `Response`).
 const dir = mkdtempSync(join(tmpdir(), 'turnstate-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let count = 0;
 
 /** Runs the built CLI with the load recorder preloaded; resolves to the exit code and every module it loaded. */
-function loadsOf(args: readonly string[]): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
+function loadsOf(args: readonly string[], script: readonly string[] = [binPath]): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
   const file = join(dir, `loads-${count++}.txt`);
-  const child = spawn(process.execPath, ['--import', join(repoRoot, 'test/cli/fixtures/record-loads.mjs'), binPath, ...args], {
+  const child = spawn(process.execPath, ['--import', join(repoRoot, 'test/cli/fixtures/record-loads.mjs'), ...script, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env['PATH'] ?? '', RECORD_LOADS_FILE: file },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -30,7 +30,7 @@ function loadsOf(args: readonly string[]): Promise<{ code: number | null; stdout
   });
 }
 
-const HEAVY = [/node_modules\/@anthropic-ai\/sdk\//, /node_modules\/undici\//, /dist\/src\/controller\//, /dist\/src\/inspect\//, /node_modules\/@statelyai\//, /node_modules\/ws\//];
+const HEAVY = [/node_modules\/@anthropic-ai\/sdk\//, /node_modules\/undici\//, /dist\/src\/controller\//, /dist\/src\/inspect\//, /node_modules\/@statelyai\//, /node_modules\/ws\//, /^internal .*deps\/undici/];
 const heavyIn = (loaded: readonly string[]) => loaded.filter((line) => HEAVY.some((re) => re.test(line)));
 
 describe('CLI start-up loads only what the command needs', () => {
@@ -57,6 +57,12 @@ describe('CLI start-up loads only what the command needs', () => {
     const heavy = heavyIn(loaded);
     expect(heavy.some((l) => l.includes('@anthropic-ai/sdk'))).toBe(true);
     expect(heavy.some((l) => l.includes('dist/src/controller/'))).toBe(true);
+  }, 60_000);
+
+  it('the recorder does see Node load its bundled undici when a process touches `Response`', async () => {
+    const { code, loaded } = await loadsOf([], ['-e', 'void Response']);
+    expect(code).toBe(0);
+    expect(heavyIn(loaded).some((l) => l.startsWith('internal ') && l.includes('undici'))).toBe(true);
   }, 60_000);
 });
 
