@@ -85,7 +85,7 @@ const noEffects: StreamEffects = {
   skipped() {},
 };
 
-/** The grammar's memory: which block comes next, which is open, how the message stopped. */
+/** The grammar's memory: which block comes next, which is open, which violation ended it. */
 export interface StreamContext {
   readonly effects: StreamEffects;
   readonly strict: boolean;
@@ -93,7 +93,6 @@ export interface StreamContext {
   readonly openIndex: number | null;
   /** The type of the block opened last (for the repeated-index repair after a server tool result). */
   readonly lastBlockType: string | null;
-  readonly stopReason: string | null;
   readonly violation: StreamErrorCode | null;
 }
 
@@ -188,7 +187,6 @@ export const streamMachine = setup({
     // The effects come from the input (src/turn/turn-parser.ts passes the assembler's); without one the bare machine runs as is, e.g. in the inspector.
     startMessage: ({ context, event }) => context.effects.startMessage(event as MessageStartEvent),
     startFinishedMessage: ({ context, event }) => context.effects.startFinishedMessage(event as MessageStartEvent),
-    trackStartStopReason: assign({ stopReason: ({ event }) => (event as MessageStartEvent).message.stop_reason ?? null }),
     openBlock: ({ context, event }) => context.effects.openBlock(event as Extract<StreamEvent, { type: 'content_block_start' }>),
     applyDelta: ({ context, event }) => context.effects.applyDelta(event as DeltaEvent),
     closeBlock: ({ context, event }) => context.effects.closeBlock(event as Extract<StreamEvent, { type: 'content_block_stop' }>),
@@ -204,11 +202,10 @@ export const streamMachine = setup({
       lastBlockType: ({ event }) => (event as BlockStartEvent).content_block.type,
     }),
     trackClosedBlock: assign({ openIndex: null }),
-    trackStopReason: assign({ stopReason: ({ event }) => (event as BetaRawMessageDeltaEvent).delta.stop_reason ?? null }),
   },
 }).createMachine({
   id: 'stream',
-  context: ({ input }) => ({ effects: input.effects ?? noEffects, strict: input.strict ?? false, nextIndex: 0, openIndex: null, lastBlockType: null, stopReason: null, violation: null }),
+  context: ({ input }) => ({ effects: input.effects ?? noEffects, strict: input.strict ?? false, nextIndex: 0, openIndex: null, lastBlockType: null, violation: null }),
   initial: 'awaitingMessageStart',
   on: {
     ping: {},
@@ -220,7 +217,7 @@ export const streamMachine = setup({
     awaitingMessageStart: {
       on: {
         message_start: [
-          { guard: 'startsComplete', target: 'prepopulated', actions: ['trackStartStopReason', 'startFinishedMessage'] },
+          { guard: 'startsComplete', target: 'prepopulated', actions: 'startFinishedMessage' },
           // Content without a stop reason has no meaning the SDK's accumulator gives it either: its deltas would land on the wrong blocks.
           { guard: 'startsWithContent', ...violation('unexpected_event') },
           { target: 'betweenBlocks', actions: 'startMessage' },
@@ -242,7 +239,7 @@ export const streamMachine = setup({
           openAs('compaction'),
           { target: 'inBlock.wholeBlock', actions: 'openBlock' },
         ],
-        message_delta: { target: 'awaitingMessageStop', actions: ['trackStopReason', 'applyMessageDelta'] },
+        message_delta: { target: 'awaitingMessageStop', actions: 'applyMessageDelta' },
       },
     },
     inBlock: {
@@ -265,7 +262,7 @@ export const streamMachine = setup({
         // while another is open is rejected, by name, rather than guessed at.
         content_block_start: violation('unexpected_event'),
         message_delta: [
-          { guard: 'stopTruncates', target: 'awaitingMessageStop', actions: ['trackStopReason', 'applyMessageDelta'] },
+          { guard: 'stopTruncates', target: 'awaitingMessageStop', actions: 'applyMessageDelta' },
           violation('block_open_at_message_delta'),
         ],
       },
