@@ -187,6 +187,77 @@ describe('invalid tool input without truncation', () => {
   });
 });
 
+describe('tool input that is only whitespace', () => {
+  it('`"  "` deltas give `{}`, exactly like `""`: whitespace around no value is an empty input, not invalid JSON', () => {
+    for (const pieces of [[''], ['  '], [' ', '\n\t ']]) {
+      const result = parse([messageStart(), toolStart(0), ...pieces.map((p) => json(0, p)), blockStop(0), messageDelta('tool_use'), messageStop]);
+      if (!result.ok) throw result.error;
+      expect(result.message.content, JSON.stringify(pieces)).toEqual([{ type: 'tool_use', id: 'toolu_01', name: 'make_file', input: {} }]);
+    }
+  });
+});
+
+describe('fallback blocks', () => {
+  it('a fallback block is kept in place and message.model becomes the model it hands over to, as in the SDK', () => {
+    const fallback = {
+      type: 'fallback',
+      from: { model: 'claude-sonnet-4-6' },
+      to: { model: 'claude-opus-4-1-20250805' },
+      trigger: { type: 'refusal', category: null },
+    };
+    const result = parse([
+      messageStart(), blockStart(0, fallback), blockStop(0),
+      blockStart(1, { type: 'text', text: '' }), text(1, 'served by the fallback'), blockStop(1),
+      messageDelta('end_turn'), messageStop,
+    ]);
+    if (!result.ok) throw result.error;
+    expect(result.message.model).toBe('claude-opus-4-1-20250805');
+    expect(result.message.content).toEqual([fallback, { type: 'text', text: 'served by the fallback' }]);
+  });
+
+  it('a fallback block without a usable `to.model` leaves the model of message_start', () => {
+    for (const to of [undefined, {}, { model: 7 }]) {
+      const result = parse([messageStart(), blockStart(0, { type: 'fallback', from: { model: 'claude-sonnet-4-6' }, ...(to === undefined ? {} : { to }) }), blockStop(0), messageDelta('end_turn'), messageStop]);
+      if (!result.ok) throw result.error;
+      expect(result.message.model, JSON.stringify(to)).toBe('claude-sonnet-4-6');
+    }
+  });
+});
+
+describe('message_delta keeps what message_start said unless it says otherwise', () => {
+  const container = { id: 'container_011CZ', expires_at: '2026-12-01T11:00:00Z' };
+  const contextManagement = { applied_edits: [{ type: 'clear_tool_uses_20250919', cleared_tool_uses: 2, cleared_input_tokens: 900 }] };
+  const start = (): Obj => {
+    const event = messageStart();
+    Object.assign(event['message'] as Obj, { container, context_management: contextManagement });
+    return event;
+  };
+
+  it('a message_delta without container / context_management (or with null) does not erase message_start\'s', () => {
+    for (const extra of [{}, { context_management: null }]) {
+      const end = messageDelta('end_turn');
+      Object.assign(end, extra);
+      if (Object.keys(extra).length > 0) (end['delta'] as Obj)['container'] = null;
+      const result = parse([start(), end, messageStop]);
+      if (!result.ok) throw result.error;
+      expect(result.message.container, JSON.stringify(extra)).toEqual(container);
+      expect(result.message.context_management, JSON.stringify(extra)).toEqual(contextManagement);
+    }
+  });
+
+  it('a message_delta that names them replaces them', () => {
+    const later = { id: 'container_022DX', expires_at: '2026-12-01T12:00:00Z' };
+    const laterEdits = { applied_edits: [] };
+    const end = messageDelta('end_turn');
+    (end['delta'] as Obj)['container'] = later;
+    end['context_management'] = laterEdits;
+    const result = parse([start(), end, messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.message.container).toEqual(later);
+    expect(result.message.context_management).toEqual(laterEdits);
+  });
+});
+
 describe('usage merge (message_delta counters are cumulative totals)', () => {
   it('present values overwrite, null and absent ones keep the message_start value', () => {
     const result = parse([

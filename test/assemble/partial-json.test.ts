@@ -342,6 +342,46 @@ describe('IncrementalJsonParser: errors and requireObject', () => {
   });
 });
 
+describe('IncrementalJsonParser: end() of an unfinished object, bad \\u escapes', () => {
+  it('requireObject: an object cut off after a key, a colon or inside a nested value throws at end(), never yields {}', () => {
+    // Only input with no value at all is {}; a tool input the stream cut short must not pass as an empty object.
+    for (const text of ['{"a":', '{"a": ', '{"a":{"b":', '{"a":[', '{"a"', '{', '{"a":1,', '{"a":"x']) {
+      for (const chunks of [[text], [...text]]) {
+        const e = thrown(() => feed(chunks, { requireObject: true }).end());
+        expect(e, text).toBeInstanceOf(PartialJsonError);
+        expect(e, text).toMatchObject({ code: 'invalid_json', offset: text.length, message: 'Unexpected end of JSON input' });
+      }
+    }
+  });
+
+  it('a \\u escape takes exactly four hex digits: the characters next to 0-9, a-f and A-F are rejected at their offset', () => {
+    // Each neighbour of a hex range in ASCII, at each of the four digit positions (e.g. "\u00!0").
+    const notHex = ['!', '/', ':', '@', 'G', '`', 'g', ' ', 'x'];
+    for (const bad of notHex) {
+      for (let pos = 0; pos < 4; pos++) {
+        const digits = '00e9'.split('');
+        digits[pos] = bad;
+        const text = `"\\u${digits.join('')}"`;
+        expect(() => JSON.parse(text), text).toThrow();
+        const at = 3 + pos; // after the quote, the backslash and the u
+        for (const chunks of [[text], [...text]]) {
+          expect(thrown(() => feed(chunks).end()), text).toMatchObject({ code: 'invalid_json', offset: at });
+        }
+      }
+    }
+    // The ends of each range are digits (hand-written code points).
+    expect(feed(['"\\u0009\\u00aF\\u00Af\\u0fA0"']).end()).toBe('\t\u00af\u00af\u0fa0');
+    expect(feed(['"\\u', '9', 'a', 'F', '0"']).end()).toBe('\u9af0');
+  });
+
+  it('whitespace-only input: {} with requireObject (as for empty input), an error without', () => {
+    for (const text of ['', '  ', ' \n\t\r ']) {
+      expect(feed([text], { requireObject: true }).end(), JSON.stringify(text)).toEqual({});
+      expect(thrown(() => feed([text]).end()), JSON.stringify(text)).toMatchObject({ code: 'invalid_json', offset: text.length });
+    }
+  });
+});
+
 describe('IncrementalJsonParser: linear work', () => {
   // Counts parser work (loop steps + characters appended) instead of timing anything.
   it('one long string in 100k 16-char deltas, reading value after each write, does O(N) work', () => {

@@ -1,0 +1,35 @@
+// Mutation testing of the core (issue 13): `npm run test:mutation`. Not part of `npm test` or CI: even with
+// ignoreStatic a full run takes far longer than a test run on a small machine. Measure one file with
+// `npx stryker run --mutate src/assemble/partial-json.ts`; the incremental file makes a re-run after a change
+// re-test only the mutants whose code or covering tests changed.
+// Mutants judged equivalent (no observable change) are listed in stryker.equivalent-mutants.md.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  // STRYKER_TEST_DIR=test/assemble narrows the tests to one folder so that a one-file run fits on a loaded machine;
+  // a mutant only a test elsewhere would kill then counts as survived, so such a score is a lower bound.
+  vitest: process.env.STRYKER_TEST_DIR ? { configFile: 'vitest.mutation.config.ts', related: false } : { configFile: 'vitest.config.ts' },
+  // The whole suite with per-test coverage takes far more than the default 5 minutes here.
+  dryRunTimeoutMinutes: 45,
+  mutate: [
+    'machines/stream.machine.ts',
+    'src/assemble/assembler.ts',
+    'src/assemble/partial-json.ts',
+    'src/sse/framer.ts',
+    'src/controller/steps.ts',
+    'src/controller/budget.ts',
+    // TODO: add the journal files (the fault-tolerant journal) once they have landed.
+  ],
+  // Static mutants (module-level constants) re-run the whole suite per mutant: a full run took ~110 min here with them.
+  ignoreStatic: true,
+  coverageAnalysis: 'perTest',
+  concurrency: 2,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  tempDirName: '.stryker-tmp',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  timeoutMS: 60_000,
+};
