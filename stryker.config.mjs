@@ -1,15 +1,15 @@
 // Mutation testing of the core (issue 13): `npm run test:mutation`. Not part of `npm test` or CI: even with
 // ignoreStatic a full run takes far longer than a test run on a small machine. Measure one file with
-// `npx stryker run --mutate src/assemble/partial-json.ts`; the incremental file makes a re-run after a change
+// `STRYKER_TESTS=test/assemble/partial-json.test.ts npx stryker run --mutate src/assemble/partial-json.ts`; the incremental file makes a re-run after a change
 // re-test only the mutants whose code or covering tests changed.
 // Mutants judged equivalent (no observable change) are listed in stryker.equivalent-mutants.md.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  // STRYKER_TEST_DIR=test/assemble narrows the tests to one folder so that a one-file run fits on a loaded machine;
-  // a mutant only a test elsewhere would kill then counts as survived, so such a score is a lower bound.
-  vitest: process.env.STRYKER_TEST_DIR ? { configFile: 'vitest.mutation.config.ts', related: false } : { configFile: 'vitest.config.ts' },
+  // STRYKER_TESTS=test/assemble/partial-json.test.ts (a glob) narrows the tests so that a one-file run fits on a loaded
+  // machine; a mutant only a test elsewhere would kill then counts as survived, so such a score is a lower bound.
+  vitest: process.env.STRYKER_TESTS ? { configFile: 'vitest.mutation.config.ts', related: false } : { configFile: 'vitest.config.ts' },
   // The whole suite with per-test coverage takes far more than the default 5 minutes here.
   dryRunTimeoutMinutes: 45,
   mutate: [
