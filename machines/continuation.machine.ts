@@ -361,9 +361,8 @@ export const continuationMachine = setup({
     },
     /**
      * The batch runs with its own journal writes: `started` entries (the open
-     * batch with them) are durable before any tool runs; results become
-     * durable with the next write — the next call's start, or the checkpoint of
-     * the request that carries them.
+     * batch with them) are durable before any tool runs; each result is
+     * durable the moment its call finishes, before its `tool_end`.
      */
     runningTools: {
       invoke: {

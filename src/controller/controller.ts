@@ -22,15 +22,18 @@ import {
   parseCheckpoint,
   readCheckpointFile,
   type Checkpoint,
+  type CheckpointLease,
   type CheckpointStore,
   type FileCheckpointStoreOptions,
 } from './journal.js';
 import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn, type SdkClient } from './model.js';
 import { DEFAULT_RETRY } from './retry.js';
-import { batchCalls, requestParams } from './steps.js';
+import { batchCalls, finish, requestParams } from './steps.js';
 import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision } from './tools.js';
 import type { MaxTokensPolicy, RequestParams, RetrySettings, RunnableTool, RunResult, RunSettings, RunState } from './types.js';
 import { emptyUsage } from './usage.js';
+
+const nullLeaseTarget = { save: async (): Promise<void> => {} };
 
 /** Time, injectable so tests control it. */
 export interface Clock {
@@ -137,7 +140,10 @@ export const DEFAULTS = {
 function storeFrom(option: CommonRunOptions['checkpoint']): CheckpointStore {
   if (option === false) return nullCheckpointStore;
   if (option === undefined) return new FileCheckpointStore();
-  if (typeof (option as CheckpointStore).save === 'function') return option as CheckpointStore;
+  if (typeof (option as CheckpointStore).acquire === 'function') return option as CheckpointStore;
+  if (typeof (option as { save?: unknown }).save === 'function') {
+    throw new TypeError('a CheckpointStore needs acquire(runId) → lease { save, release } and load(runId); see CheckpointStore');
+  }
   return new FileCheckpointStore(option as FileCheckpointStoreOptions);
 }
 
@@ -245,7 +251,18 @@ export function runTurn(options: RunOptions): Promise<RunResult> {
  * `budgets.deadlineMs` counts from the resume.
  */
 export function startResume(checkpoint: Checkpoint, options: ResumeOptions = {}): RunHandle {
-  const checked = parseCheckpoint(checkpoint);
+  return startResumeWith(parseCheckpoint, checkpoint, options);
+}
+
+/** {@link startResume} with another validator: tests use it to show that their property catches one that lets defects through. */
+export function startResumeWith(validate: (value: unknown) => Checkpoint, checkpoint: unknown, options: ResumeOptions = {}): RunHandle {
+  const checked = validate(checkpoint);
+  const state = resumedState(checked, options);
+  return launch(state, { resumed: true, seq: checked.seq, options, decisions: options.decisions ?? {} });
+}
+
+/** The state a resume starts from: the checkpoint's, with the resume's settings. Throws TypeError for missing tools. */
+function resumedState(checked: Checkpoint, options: ResumeOptions): RunState {
   const clock = options.clock ?? systemClock;
   const now = clock.now();
   const old = checked.state;
@@ -267,7 +284,7 @@ export function startResume(checkpoint: Checkpoint, options: ResumeOptions = {})
       throw new TypeError(`resume needs the tools the run used: pass ${missing.map((name) => `'${name}'`).join(', ')} in \`tools\` (functions are not checkpointed)`);
     }
   }
-  return launch(state, { resumed: true, seq: checked.seq, options, decisions: options.decisions ?? {} });
+  return state;
 }
 
 /**
@@ -312,12 +329,20 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
 
   /** The newest state: what the next checkpoint write stores. */
   let latest = initial;
-  const writer = new CheckpointWriter(
-    store,
-    (seq) => ({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, seq, savedAt: new Date(now()).toISOString(), state: latest }),
-    launchContext.seq,
-    (checkpoint) => hub.emit({ type: 'checkpoint', runId, at: now(), seq: checkpoint.seq, phase: checkpoint.state.phase }),
-  );
+  /** The run's lease on its store, taken before anything runs; every write goes through it. */
+  let lease: CheckpointLease | null = null;
+  let writer: CheckpointWriter = new CheckpointWriter(nullLeaseTarget, () => {
+    throw new Error('no checkpoint before the lease');
+  });
+  const openWriter = (owned: CheckpointLease, seq: number): void => {
+    lease = owned;
+    writer = new CheckpointWriter(
+      owned,
+      (next) => ({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, seq: next, savedAt: new Date(now()).toISOString(), state: latest }),
+      seq,
+      (checkpoint) => hub.emit({ type: 'checkpoint', runId, at: now(), seq: checkpoint.seq, phase: checkpoint.state.phase }),
+    );
+  };
 
   const wantsText = (): boolean => hub.wants('text');
   /** A write the next step depends on; its failure is the run's `checkpoint_failed`. */
@@ -454,10 +479,8 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
   };
 
   let resolveSettled!: (result: RunResult) => void;
-  let rejectSettled!: (error: unknown) => void;
-  const settled = new Promise<RunResult>((res, rej) => {
+  const settled = new Promise<RunResult>((res) => {
     resolveSettled = res;
-    rejectSettled = rej;
   });
 
   let deadlineTimer: NodeJS.Timeout | undefined;
@@ -466,34 +489,88 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
     options.signal?.removeEventListener('abort', onCallerAbort);
   };
 
-  const finishWith = async (context: ContinuationContext, journal = true): Promise<void> => {
-    const state = context.state;
-    latest = state;
+  let settledOnce = false;
+  /** The one way a run ends: whatever went wrong, `settled` resolves (never rejects). */
+  const finishWith = async (context: Pick<ContinuationContext, 'state' | 'error'>, journal = true): Promise<void> => {
+    if (settledOnce) return;
+    settledOnce = true;
+    let state = context.state;
     let error = context.error;
-    if (journal && error?.code !== 'checkpoint_failed') {
-      try {
-        await writer.write();
-      } catch (cause) {
-        if (error === null) {
-          // The turn ended but its end could not be journaled: report it, keep the answer.
-          error = new ControllerError('checkpoint_failed', `writing the final checkpoint failed: ${(cause as Error).message}`, { cause });
+    try {
+      latest = state;
+      if (journal && !writer.failed) {
+        try {
+          await writer.write();
+        } catch (cause) {
+          if (error === null || error.code !== 'checkpoint_failed') {
+            // The end could not be journaled: the durable state is the one before it. Say so; keep the answer.
+            const failure = cause instanceof ControllerError ? cause : new ControllerError('checkpoint_failed', `writing the final checkpoint failed: ${(cause as Error).message}`, { cause });
+            if (error === null) {
+              error = failure;
+              state = finish(state, 'failed', { error });
+            }
+          }
         }
       }
+    } finally {
+      const held = lease;
+      lease = null;
+      await held?.release().catch(() => {});
     }
-    const result = resultFromState(state, error);
+    let result: RunResult;
+    try {
+      result = resultFromState(state.outcome === null ? finish(state, 'failed', { error }) : state, error);
+    } catch (cause) {
+      const fallback = new ControllerError('checkpoint_invalid', `the run's state cannot be reported: ${(cause as Error).message}`, { cause });
+      result = resultFromState(finish(initial, 'failed', { error: fallback }), fallback);
+    }
     cleanup();
     hub.emit({ type: 'run_end', runId, at: now(), status: result.status, stopReason: result.stopReason, errorCode: result.error?.code ?? null });
-    await hub.close();
+    await hub.close().catch(() => {});
     resolveSettled(result);
   };
+  /** Ends the run before its machine started (no lease, a lease lost, a store that failed). */
+  const failEarly = (state: RunState, error: ControllerError, journal = false): Promise<void> =>
+    finishWith({ state: finish({ ...state, outcome: null }, 'failed', { error }), error }, journal);
 
-  const begin = (): void => {
+  const begin = async (): Promise<void> => {
     hub.emit({ type: 'run_start', runId, at: now(), resumed: launchContext.resumed, phase: initial.phase });
     if (initial.phase === 'done') {
       // A finished run: give its result back, run nothing, write nothing.
-      void finishWith({ state: initial, env, received: null, attempt: 0, retryDelayMs: 0, error: null }, false).catch(rejectSettled);
-      return;
+      return finishWith({ state: initial, error: null }, false);
     }
+    // One owner per run: take the lease before anything runs or is written.
+    let owned: CheckpointLease;
+    try {
+      owned = await store.acquire(runId);
+    } catch (cause) {
+      const error = cause instanceof ControllerError ? cause : new ControllerError('checkpoint_failed', `taking the run's lease failed: ${(cause as Error).message}`, { cause });
+      return failEarly(initial, error);
+    }
+    lease = owned;
+    if (owned.tookOver) hub.emit({ type: 'lease_takeover', runId, at: now(), previous: owned.tookOver.holder, reason: owned.tookOver.reason });
+    let start = initial;
+    let seq = launchContext.seq;
+    if (launchContext.resumed) {
+      // What was read before the lease may be stale: the previous owner may have gone on writing since.
+      try {
+        const stored = await store.load(runId);
+        if (stored !== null && stored.state.runId === runId && stored.seq > seq) {
+          start = resumedState(stored, options as ResumeOptions);
+          seq = stored.seq;
+          latest = start;
+        }
+      } catch (cause) {
+        const error = cause instanceof ControllerError ? cause : new ControllerError('checkpoint_invalid', (cause as Error).message, { cause });
+        return failEarly(initial, error);
+      }
+      if (start.phase === 'done') return finishWith({ state: start, error: null }, false);
+    }
+    openWriter(owned, seq);
+    startMachine(start);
+  };
+
+  const startMachine = (initial: RunState): void => {
     if (options.signal?.aborted) abort('caller', options.signal.reason);
     else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const deadlineAt = initial.settings.budgets.deadlineAt;
@@ -508,18 +585,20 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
     const actor = createActor(machine, observed ? { input: { state: initial, env }, inspect } : { input: { state: initial, env } });
     actor.subscribe({
       complete: () => {
-        void finishWith(actor.getSnapshot().context).catch(rejectSettled);
+        void finishWith(actor.getSnapshot().context);
       },
-      error: (error) => {
-        cleanup();
-        void hub.close();
-        rejectSettled(error);
+      error: (cause) => {
+        // A bug in a step or the machine, not a run outcome: still a typed, settled result.
+        const error = cause instanceof ControllerError ? cause : new ControllerError('request_failed', `the controller failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        void failEarly(latest, error, true);
       },
     });
     actor.start();
   };
   // Start on a later tick, so `handle.events()` called right after `startRun` sees `run_start`.
-  queueMicrotask(begin);
+  queueMicrotask(() => {
+    begin().catch((cause: unknown) => failEarly(latest, new ControllerError('request_failed', `the controller failed: ${(cause as Error)?.message ?? String(cause)}`, { cause })));
+  });
 
   const result = settled.then((r) => {
     if (r.error && (r.status === 'failed' || r.status === 'budget_exceeded')) throw r.error;

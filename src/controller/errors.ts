@@ -1,5 +1,5 @@
 import { TurnstateError } from '../errors.js';
-import type { RunResult } from './types.js';
+import type { LeaseHolder, RunResult } from './types.js';
 import type { UsageTotals } from './usage.js';
 import type { BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 
@@ -31,6 +31,9 @@ import type { BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages
  * - `checkpoint_failed`: writing a checkpoint failed. The run stops: going on
  *   without a journal would break the exactly-once promise.
  * - `aborted`: the caller's AbortSignal fired.
+ * - `run_locked`: another live process (or another run in this one) holds the
+ *   run's lease: a run has one owner at a time. `holder` names it (pid, host,
+ *   when its lease expires). Resumable once the holder is gone.
  */
 export type ControllerErrorCode =
   | 'budget_exceeded'
@@ -43,7 +46,8 @@ export type ControllerErrorCode =
   | 'stream_failed'
   | 'checkpoint_invalid'
   | 'checkpoint_failed'
-  | 'aborted';
+  | 'aborted'
+  | 'run_locked';
 
 /** Which cap of {@link Budgets} a `budget_exceeded` error is about. */
 export type BudgetName = 'continuations' | 'tool_calls' | 'tokens' | 'deadline';
@@ -65,6 +69,8 @@ export interface ControllerErrorDetails {
   readonly toolCalls?: readonly ErrorToolCall[];
   readonly stopReason?: string;
   readonly toolUseId?: string;
+  /** For `run_locked`: who holds the run's lease. */
+  readonly holder?: LeaseHolder;
   readonly cause?: unknown;
 }
 
@@ -85,6 +91,7 @@ export class ControllerError extends TurnstateError {
   readonly toolCalls: readonly ErrorToolCall[] | null;
   readonly stopReason: string | null;
   readonly toolUseId: string | null;
+  readonly holder: LeaseHolder | null;
   /** The transcript when the run stopped. */
   messages: BetaMessageParam[] = [];
   /** Usage summed over every segment received before the run stopped. */
@@ -102,6 +109,7 @@ export class ControllerError extends TurnstateError {
     this.toolCalls = details.toolCalls ?? null;
     this.stopReason = details.stopReason ?? null;
     this.toolUseId = details.toolUseId ?? null;
+    this.holder = details.holder ?? null;
   }
 
   override toJSON(): ReturnType<TurnstateError['toJSON']> & ControllerErrorJSON {
@@ -113,6 +121,7 @@ export class ControllerError extends TurnstateError {
     if (this.toolCalls !== null) json.toolCalls = [...this.toolCalls];
     if (this.stopReason !== null) json.stopReason = this.stopReason;
     if (this.toolUseId !== null) json.toolUseId = this.toolUseId;
+    if (this.holder !== null) json.holder = this.holder;
     const cause = this.cause;
     if (cause instanceof TurnstateError) json.cause = cause.toJSON();
     else if (cause instanceof Error) json.cause = { name: cause.name, message: cause.message };
@@ -129,6 +138,7 @@ export class ControllerError extends TurnstateError {
     if (json.toolCalls !== undefined) details.toolCalls = json.toolCalls;
     if (json.stopReason !== undefined) details.stopReason = json.stopReason;
     if (json.toolUseId !== undefined) details.toolUseId = json.toolUseId;
+    if (json.holder !== undefined) details.holder = json.holder;
     return new ControllerError(json.code, json.message, details);
   }
 }
@@ -142,6 +152,7 @@ export interface ControllerErrorJSON {
   toolCalls?: ErrorToolCall[];
   stopReason?: string;
   toolUseId?: string;
+  holder?: LeaseHolder;
   cause?: { code?: string; name?: string; message: string };
 }
 

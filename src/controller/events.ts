@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { BudgetName, ControllerErrorCode } from './errors.js';
-import type { RequestKind, RunPhase, RunStatus, ToolResult } from './types.js';
+import type { LeaseHolder, RequestKind, RunPhase, RunStatus, ToolResult } from './types.js';
 import type { UsageTotals } from './usage.js';
 
 /**
@@ -40,6 +40,8 @@ export type ControllerEvent =
   | { type: 'continuation'; runId: string; at: number; kind: RequestKind; count: number }
   | { type: 'budget'; runId: string; at: number; budget: BudgetName; limit: number | null; used: number | null }
   | { type: 'checkpoint'; runId: string; at: number; seq: number; phase: RunPhase }
+  /** The run's lease was stale (its holder dead on this host, or expired) and this run took it over. */
+  | { type: 'lease_takeover'; runId: string; at: number; previous: LeaseHolder; reason: 'holder_dead' | 'expired' | 'unreadable' }
   | { type: 'run_end'; runId: string; at: number; status: RunStatus; stopReason: string | null; errorCode: ControllerErrorCode | null }
   /**
    * An output the controller writes for observers failed; that output stops,

@@ -176,7 +176,7 @@ export function raisedMaxTokens(state: RunState): number | null {
  * decision, or simply again). The others are final: going on would only repeat
  * them.
  */
-const RESUMABLE = new Set(['budget_exceeded', 'retries_exhausted', 'request_failed', 'stream_failed', 'tool_needs_decision', 'checkpoint_failed', 'aborted']);
+const RESUMABLE = new Set(['budget_exceeded', 'retries_exhausted', 'request_failed', 'stream_failed', 'tool_needs_decision', 'checkpoint_failed', 'aborted', 'run_locked']);
 
 /** Marks the run as ended. A resumable failure keeps its phase so `resume` can go on from it. */
 export function finish(state: RunState, status: RunStatus, details: { reason?: string | null; error?: ControllerError | null } = {}): RunState {

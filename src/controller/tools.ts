@@ -149,7 +149,7 @@ export interface ToolBatchOptions {
 /**
  * Runs a batch of tool calls, journaling each: `started` made durable before
  * `run` (calls that start together share one write), `done` with its result
- * after — durable with the next write. A call already `done` (a resumed batch)
+ * made durable as soon as the call finishes, before its `onEnd`. A call already `done` (a resumed batch)
  * is never run again. A call `started` without a result is in doubt: it is run
  * again only if its tool is `retrySafe` or a `'rerun'` decision says so, is
  * given the result a decision supplies, and otherwise stops the batch — before
@@ -213,8 +213,10 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
     call.status = 'done';
     call.result = result;
     call.durationMs = now() - call.startedAt;
-    // Durable with the next write: the next call's start, or the checkpoint before the request that carries the results.
+    // Durable before anyone hears of it: a crash after `tool_end` must never leave this call in doubt.
+    // Calls that finish together share one write (the writer coalesces).
     journal.update({ ...call });
+    await journal.persist();
     options.onEnd?.({ ...call });
   };
 

@@ -98,6 +98,20 @@ export interface RunSettings {
   retry: RetrySettings;
 }
 
+/**
+ * Who owns a run: the holder of its checkpoint store's lease. For the file
+ * store, the content of the lock file.
+ */
+export interface LeaseHolder {
+  pid: number;
+  host: string;
+  /** Random per lease: tells two leases of one process apart. */
+  token: string;
+  acquiredAt: number;
+  /** Epoch ms; renewed while the run is live. Past it, the lease is stale whoever holds it. */
+  expiresAt: number;
+}
+
 /** What a tool call produced, as it goes into the `tool_result` block. */
 export interface ToolResult {
   content: NonNullable<BetaToolResultBlockParam['content']>;

@@ -34,14 +34,19 @@ function dyingStore(crashAt: number): { store: CheckpointStore; last: () => Chec
   const died = new Promise<void>((r) => (die = r));
   return {
     store: {
-      async save(checkpoint) {
-        last = JSON.parse(JSON.stringify(checkpoint)) as Checkpoint;
-        writes += 1;
-        if (writes === crashAt) {
-          die();
-          await new Promise(() => {});
-        }
-      },
+      acquire: async () => ({
+        holder: { pid: process.pid, host: 'test', token: 't', acquiredAt: 0, expiresAt: Infinity },
+        tookOver: null,
+        async save(checkpoint: Checkpoint) {
+          last = JSON.parse(JSON.stringify(checkpoint)) as Checkpoint;
+          writes += 1;
+          if (writes === crashAt) {
+            die();
+            await new Promise(() => {});
+          }
+        },
+        release: async () => {},
+      }),
       load: async () => last,
     },
     last: () => last,

@@ -14,7 +14,6 @@ import {
   startResume,
   startRun,
   type Checkpoint,
-  type CheckpointStore,
   type RunnableTool,
 } from '../../src/controller/index.js';
 import { CheckpointWriter } from '../../src/controller/journal.js';
@@ -51,11 +50,11 @@ describe('checkpoints', () => {
     const { result, store } = await recordedRun([a.tool, b.tool, c.tool]);
     expect(result.status).toBe('completed');
     expect(store.saved.map((cp) => cp.seq)).toEqual(store.saved.map((_, i) => i + 1));
-    // before request 1; each call's start (with the previous call's result); before request 2 (with the last result); final
-    expect(store.saved.map((cp) => cp.state.phase)).toEqual(['requesting', 'running_tools', 'running_tools', 'running_tools', 'requesting', 'done']);
+    // before request 1; each call's start, and each call's result as soon as it finishes; before request 2; final
+    expect(store.saved.map((cp) => cp.state.phase)).toEqual(['requesting', ...Array(6).fill('running_tools'), 'requesting', 'done']);
     expect(store.saved.at(-1)!.state).toEqual(result.state);
-    const statuses = store.saved.slice(1, 5).map((cp) => cp.state.toolCalls.map((t) => t.status[0]).join(''));
-    expect(statuses).toEqual(['spp', 'dsp', 'dds', 'ddd']);
+    const statuses = store.saved.slice(1, 7).map((cp) => cp.state.toolCalls.map((t) => t.status[0]).join(''));
+    expect(statuses).toEqual(['spp', 'dpp', 'dsp', 'ddp', 'dds', 'ddd']);
     // the batch is journaled with its first write, and every `started` is durable before its tool runs
     expect(store.saved[1]!.state.messages).toHaveLength(2);
   });
@@ -76,12 +75,12 @@ describe('checkpoints', () => {
     };
     bad('{nope', /not JSON/);
     bad({ ...good, format: 'other' }, /format/);
-    bad({ ...good, version: 2 }, /version 2 is not supported/);
-    bad({ ...good, state: { ...state, messages: 'x' } }, /state.messages is not an array/);
+    bad({ ...good, version: 3 }, /version 3 is not supported/);
+    bad({ ...good, state: { ...state, messages: 'x' } }, /state\.messages: .*expected array/);
     bad({ ...good, state: { ...state, phase: 'sleeping' } }, /phase/);
-    bad({ ...good, state: { ...state, batch: ['toolu_x'] } }, /not a journaled tool call/);
-    bad({ ...good, state: { ...state, toolCalls: [{ id: 'a', name: 'b', status: 'done', result: null }] } }, /done without a result/);
-    bad({ ...good, state: { ...state, usage: { input_tokens: 'many' } } }, /usage/);
+    bad({ ...good, state: { ...state, batch: ['toolu_x'] } }, /state\.batch\[0\]: names "toolu_x", which is not the journaled tool call/);
+    bad({ ...good, state: { ...state, toolCalls: [{ id: 'a', name: 'b', input: {}, segment: 0, status: 'done', result: null, attempts: 1, startedAt: 0, durationMs: 0 }] } }, /state\.toolCalls\[0\]\.result: tool call a is done without a result/);
+    bad({ ...good, state: { ...state, usage: { input_tokens: 'many' } } }, /state\.usage\.input_tokens: /);
   });
 
   it('the file store writes atomically (no temp files left) and loads what it wrote', async () => {
@@ -108,18 +107,18 @@ describe('checkpoints', () => {
     expect(finished.status).toBe('completed');
     expect((await readCheckpointFile(path)).state.phase).toBe('done');
     expect(alpha.calls).toHaveLength(1);
-    expect(JSON.parse(await readFile(join(dir, 'run_file.json'), 'utf8')).version).toBe(1);
+    const lines = (await readFile(join(dir, 'run_file.json'), 'utf8')).split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ format: 'turnstate.checkpoint', version: 2 });
   });
 
   it('the writer coalesces concurrent writes and resolves each after a write that includes it', async () => {
     const saves: number[] = [];
     let value = 0;
-    const slowStore: CheckpointStore = {
-      save: async (cp) => {
+    const slowStore = {
+      save: async (cp: Checkpoint) => {
         await new Promise((r) => setTimeout(r, 5));
         saves.push((cp.state as unknown as { v: number }).v);
       },
-      load: async () => null,
     };
     const writer = new CheckpointWriter(slowStore, (seq) => ({ format: 'turnstate.checkpoint', version: 1, seq, savedAt: '', state: { v: value } as never }));
     // calls in the same event-loop turn share one write, which takes the newest state
