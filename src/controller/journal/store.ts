@@ -51,7 +51,8 @@ export function ownHolder(ttlMs: number, now = Date.now()): LeaseHolder {
 }
 
 export function describeHolder(holder: LeaseHolder): string {
-  return `pid ${holder.pid} on ${holder.host} (lease expires ${new Date(holder.expiresAt).toISOString()})`;
+  const expires = new Date(holder.expiresAt);
+  return `pid ${holder.pid} on ${holder.host} (lease expires ${Number.isNaN(expires.getTime()) ? String(holder.expiresAt) : expires.toISOString()})`;
 }
 
 export function runLocked(runId: string, holder: LeaseHolder, detail = ''): ControllerError {
@@ -67,7 +68,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
   async acquire(runId: string): Promise<CheckpointLease> {
     const current = this.#held.get(runId);
     if (current !== undefined) throw runLocked(runId, current);
-    const holder = ownHolder(Number.MAX_SAFE_INTEGER - Date.now());
+    const holder = ownHolder(100 * 365 * 24 * 3600 * 1000); // held until released: there is no other process to outlive
     this.#held.set(runId, holder);
     let released = false;
     return {

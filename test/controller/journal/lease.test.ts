@@ -1,0 +1,173 @@
+/**
+ * A2: one owner per run. Two real processes resuming one checkpoint: the second
+ * fails at once with `run_locked` naming the first, and every tool runs once.
+ * A stale lease (holder dead on this host, or expired) is taken over, and that
+ * is an event.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ControllerError } from '../../../src/controller/errors.js';
+import { FileCheckpointStore, MemoryCheckpointStore, startRun, startResume, resume, type ControllerEvent } from '../../../src/controller/index.js';
+import { scriptedModel } from '../../../src/testing/index.js';
+import { text, toolUse } from '../helpers.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/lease-child.ts', import.meta.url));
+
+/** A checkpoint with two calls pending (the run stopped by a budget before its batch). */
+async function pendingBatch(dir: string): Promise<string> {
+  const path = join(dir, 'run.json');
+  const result = await startRun({
+    params: { model: 'm', max_tokens: 10 },
+    messages: 'note twice',
+    tools: [{ name: 'note', run: () => 'never' }],
+    createStream: scriptedModel([toolUse([{ id: 'toolu_A', name: 'note', input: { n: 1 } }, { id: 'toolu_B', name: 'note', input: { n: 2 } }])]).createStream,
+    checkpoint: { path },
+    budgets: { maxToolCalls: 0 },
+  }).settled;
+  expect(result.error?.code).toBe('budget_exceeded');
+  // a larger budget in the checkpoint, so a plain resume runs the batch
+  const store = new FileCheckpointStore({ path });
+  const lease = await store.acquire(result.runId);
+  const loaded = (await store.load(result.runId))!;
+  await lease.save({ ...loaded, seq: loaded.seq + 1, state: { ...loaded.state, settings: { ...loaded.state.settings, budgets: { ...loaded.state.settings.budgets, maxToolCalls: null } } } });
+  await lease.release();
+  return path;
+}
+
+type Message = { running?: string; locked?: { pid: number; host: string }; done?: string; takeover?: string; previous?: number };
+function spawn(path: string, effects: string): { proc: ChildProcess; messages: Message[]; next: (pred: (m: Message) => boolean) => Promise<Message>; exit: Promise<NodeJS.Signals | null> } {
+  const proc = fork(CHILD, [path, effects], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const messages: Message[] = [];
+  const waiters: { pred: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+  proc.on('message', (m: Message) => {
+    messages.push(m);
+    for (const w of waiters.filter((w) => w.pred(m))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(m);
+    }
+  });
+  const exit = new Promise<NodeJS.Signals | null>((resolve) => proc.on('exit', (_c, s) => resolve(s)));
+  const next = (pred: (m: Message) => boolean) =>
+    new Promise<Message>((resolve, reject) => {
+      const seen = messages.find(pred);
+      if (seen) return resolve(seen);
+      waiters.push({ pred, resolve });
+      void exit.then(() => setTimeout(() => reject(new Error(`child exited; messages: ${JSON.stringify(messages)}`)), 100));
+    });
+  return { proc, messages, next, exit };
+}
+
+const effectLines = async (file: string) => (existsSync(file) ? (await readFile(file, 'utf8')).trim().split('\n').filter(Boolean) : []);
+
+describe('the run lease', () => {
+  it('two processes resume one checkpoint: the second fails at once with run_locked naming the first; each tool runs once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-'));
+    const path = await pendingBatch(dir);
+    const effects = join(dir, 'effects.log');
+    const first = spawn(path, effects);
+    await first.next((m) => m.running !== undefined); // the first owns the run and is inside a tool
+    const second = spawn(path, effects);
+    const refused = await second.next((m) => m.locked !== undefined);
+    expect(refused.locked).toMatchObject({ pid: first.proc.pid, host: hostname() });
+    await second.exit;
+    first.proc.send({ go: true });
+    await first.next((m) => m.running === 'toolu_B');
+    first.proc.send({ go: true });
+    expect(await first.next((m) => m.done !== undefined)).toMatchObject({ done: 'completed' });
+    await first.exit;
+    expect((await effectLines(effects)).map((l) => l.split(' ')[0])).toEqual(['toolu_A', 'toolu_B']);
+    expect(existsSync(`${path}.lock`)).toBe(false); // released at the end
+  }, 120_000);
+
+  it('a holder killed with SIGKILL leaves a stale lease: the next resume takes it over (an event) and goes on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-'));
+    const path = await pendingBatch(dir);
+    const effects = join(dir, 'effects.log');
+    const first = spawn(path, effects);
+    await first.next((m) => m.running === 'toolu_A');
+    first.proc.kill('SIGKILL');
+    await first.exit;
+    expect(existsSync(`${path}.lock`)).toBe(true);
+    const events: ControllerEvent[] = [];
+    const runs: string[] = [];
+    // the killed calls are in doubt; the side-effect log says which really ran
+    const ran = (await effectLines(effects)).map((l) => l.split(' ')[0]!);
+    expect(ran).toContain('toolu_A');
+    const decisions = Object.fromEntries(['toolu_A', 'toolu_B'].map((id) => [id, ran.includes(id) ? { content: 'noted (checked)', is_error: false } : ('rerun' as const)]));
+    const result = await resume(path, {
+      tools: [{ name: 'note', run: (_input: unknown, context?: { toolUseBlock?: { id: string } }) => (runs.push(context!.toolUseBlock!.id), 'ok') }],
+      createStream: scriptedModel([text('noted')]).createStream,
+      decisions,
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.status).toBe('completed');
+    const takeover = events.find((e) => e.type === 'lease_takeover');
+    expect(takeover).toMatchObject({ reason: 'holder_dead', previous: { pid: first.proc.pid, host: hostname() } });
+    expect(events.findIndex((e) => e.type === 'lease_takeover')).toBeLessThan(events.findIndex((e) => e.type === 'checkpoint'));
+    expect(runs).toEqual(['toolu_A', 'toolu_B'].filter((id) => !ran.includes(id)));
+  }, 120_000);
+
+  it('an expired lease of another host is taken over; an unexpired one is run_locked, decided at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-'));
+    const path = await pendingBatch(dir);
+    const foreign = { pid: 1, host: 'elsewhere.example', token: 'tok', acquiredAt: 0, expiresAt: Date.now() + 600_000 };
+    await writeFile(`${path}.lock`, JSON.stringify(foreign));
+    const tools = [{ name: 'note', run: () => 'ok' }];
+    const t0 = Date.now();
+    const locked = await resume(path, { tools, createStream: scriptedModel([text('x')]).createStream }).catch((e: unknown) => e);
+    expect(locked).toBeInstanceOf(ControllerError);
+    expect(locked).toMatchObject({ code: 'run_locked', holder: { pid: 1, host: 'elsewhere.example' }, message: expect.stringMatching(/pid 1 on elsewhere\.example/) });
+    expect(Date.now() - t0).toBeLessThan(10_000); // no waiting it out
+    expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toEqual(foreign); // left alone
+    await writeFile(`${path}.lock`, JSON.stringify({ ...foreign, expiresAt: Date.now() - 1 }));
+    const events: ControllerEvent[] = [];
+    const result = await resume(path, { tools, createStream: scriptedModel([text('x')]).createStream, onEvent: (e) => events.push(e) });
+    expect(result.status).toBe('completed');
+    expect(events.find((e) => e.type === 'lease_takeover')).toMatchObject({ reason: 'expired', previous: { host: 'elsewhere.example' } });
+  });
+
+  it('in one process too: a second run of the same run id is run_locked while the first is live; the lease is renewed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-'));
+    const path = join(dir, 'run.json');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const inTool = new Promise<void>((r) => (started = r));
+    const first = startRun({
+      params: { model: 'm', max_tokens: 10 },
+      messages: 'x',
+      runId: 'run_same',
+      tools: [{ name: 'note', run: async () => (started(), await gate, 'ok') }],
+      createStream: scriptedModel([toolUse([{ id: 'toolu_1', name: 'note' }]), text('done')]).createStream,
+      checkpoint: new FileCheckpointStore({ path, leaseTtlMs: 300 }),
+    });
+    await inTool;
+    const before = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as { expiresAt: number; token: string };
+    // renewed while live: the expiry moves on (polled: no fixed sleep decides the outcome)
+    for (let i = 0; i < 200; i++) {
+      const now = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as { expiresAt: number; token: string };
+      if (now.expiresAt > before.expiresAt) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const after = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as { expiresAt: number; token: string };
+    expect(after.token).toBe(before.token);
+    expect(after.expiresAt).toBeGreaterThan(before.expiresAt);
+    const second = await startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', runId: 'run_same', createStream: scriptedModel([text('no')]).createStream, checkpoint: new FileCheckpointStore({ path, leaseTtlMs: 60_000 }) }).settled;
+    expect(second.error?.code).toBe('run_locked');
+    expect(second.error?.holder?.pid).toBe(process.pid);
+    release();
+    expect((await first.settled).status).toBe('completed');
+    // the memory store has the same contract
+    const memory = new MemoryCheckpointStore();
+    const held = await memory.acquire('run_m');
+    await expect(memory.acquire('run_m')).rejects.toMatchObject({ code: 'run_locked' });
+    await held.release();
+    await (await memory.acquire('run_m')).release();
+    void startResume;
+  });
+});
