@@ -50,6 +50,8 @@ export function describeControllerEvent(event: ControllerEvent): string {
       return `${event.budget}: limit ${String(event.limit)}, used ${String(event.used)}`;
     case 'checkpoint':
       return `seq ${event.seq} (phase ${event.phase})`;
+    case 'lease_takeover':
+      return `took over the lease of pid ${event.previous.pid} on ${event.previous.host} (${event.reason})`;
     case 'run_end':
       return `${event.status}${event.stopReason ? ` (${event.stopReason})` : ''}${event.errorCode ? ` ${event.errorCode}` : ''}`;
     case 'text':
