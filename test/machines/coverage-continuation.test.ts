@@ -48,7 +48,15 @@ function recorder(scenario: string) {
 }
 
 const outcome = (result: RunResult) => ({ status: result.status, code: result.error?.code ?? null });
-const failingStore: CheckpointStore = { save: async () => Promise.reject(new Error('disk full')), load: async () => null };
+const failingStore: CheckpointStore = {
+  acquire: async () => ({
+    holder: { pid: process.pid, host: 'test', token: 't', acquiredAt: 0, expiresAt: Number.MAX_SAFE_INTEGER },
+    tookOver: null,
+    save: async () => Promise.reject(new Error('disk full')),
+    release: async () => {},
+  }),
+  load: async () => null,
+};
 const slowTool = echoTool('slow', {
   run: (_input: unknown, context?: unknown) =>
     new Promise((resolve, reject) => {
