@@ -36,8 +36,10 @@ export interface ControllerBenchResult {
   perTurnNoFsyncMs: number;
   /** Typical turn, file store with `sync: true`, fsync on. */
   perTurnSyncMs: number;
-  /** Typical turn, `checkpoint: false`: the controller's own work. */
+  /** Typical turn, `checkpoint: false`: the controller's own work (wall time). */
   perTurnNoStoreMs: number;
+  /** The same in CPU time of this process (user + system): what the work costs whatever else the machine runs. */
+  perTurnNoStoreCpuMs: number;
   /** Typical turn, MemoryCheckpointStore (a JSON copy of the whole state per write). */
   perTurnMemoryMs: number;
   /** Of perTurnMs: time inside the lease's save. */
@@ -76,6 +78,7 @@ const TURN: MessageSpec[] = [
 
 interface Measured {
   overheadMs: number;
+  cpuMs: number;
   saveMs: number;
   saves: number;
   segments: number;
@@ -83,6 +86,8 @@ interface Measured {
 
 interface Timers {
   excluded: number;
+  /** CPU ms spent where `excluded` is counted. */
+  excludedCpu: number;
   saveMs: number;
   saves: number;
 }
@@ -90,7 +95,9 @@ interface Timers {
 function instruments(timers: Timers): { parse: ParseTurn; tool: RunnableTool; timed: (inner: CheckpointStore) => CheckpointStore } {
   const parse: ParseTurn = async (source, options) => {
     const t = performance.now();
+    const c = process.cpuUsage();
     const result = await parseTurn(source, options);
+    timers.excludedCpu += cpuMs(process.cpuUsage(c));
     timers.excluded += performance.now() - t;
     return result;
   };
@@ -126,14 +133,17 @@ function instruments(timers: Timers): { parse: ParseTurn; tool: RunnableTool; ti
 async function measure(turns: number, makeStore: (() => CheckpointStore) | false): Promise<Measured> {
   // Pre-built events: producing them is not part of any measured time.
   const streams = TURN.map((spec) => messageEvents(spec));
-  const timers: Timers = { excluded: 0, saveMs: 0, saves: 0 };
+  const timers: Timers = { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 };
   const { parse, tool, timed } = instruments(timers);
   let segments = 0;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < turns; i++) {
     let n = 0;
     const t = performance.now();
+    const c = process.cpuUsage();
     const fresh = streams.map((events) => structuredClone(events)); // the parser may keep (and grow) the objects it is given
+    timers.excludedCpu += cpuMs(process.cpuUsage(c));
     timers.excluded += performance.now() - t;
     const result = await startRun({
       params: { model: 'claude-bench', max_tokens: 1024 },
@@ -148,7 +158,8 @@ async function measure(turns: number, makeStore: (() => CheckpointStore) | false
     segments += result.segments.length;
   }
   const total = performance.now() - start;
-  return { overheadMs: (total - timers.excluded) / turns, saveMs: timers.saveMs / turns, saves: timers.saves / turns, segments: segments / turns };
+  const cpu = cpuMs(process.cpuUsage(cpuStart));
+  return { overheadMs: (total - timers.excluded) / turns, cpuMs: (cpu - timers.excludedCpu) / turns, saveMs: timers.saveMs / turns, saves: timers.saves / turns, segments: segments / turns };
 }
 
 /** One fdatasync'd 1 KiB append, as the store makes it (async write at the end, then fdatasync). Median ms. */
@@ -179,7 +190,26 @@ const prose = (turn: number, bytes: number): string => {
   return out;
 };
 
+/** {@link longRun} three times, each beside its own floor measurement; medians over the rounds (the machine's load varies). */
 async function measureLong(dir: string, turns: number): Promise<ControllerBenchResult['long']> {
+  const rounds = [];
+  for (let r = 0; r < 3; r++) rounds.push(await longRun(join(dir, `long-${r}`), turns));
+  const pick = (key: keyof ControllerBenchResult['long']) => round(median(rounds.map((x) => x[key])));
+  return {
+    turns,
+    earlyMs: pick('earlyMs'),
+    lateMs: pick('lateMs'),
+    earlyMedianMs: pick('earlyMedianMs'),
+    lateMedianMs: pick('lateMedianMs'),
+    lateOverEarly: pick('lateOverEarly'),
+    appendMs: pick('appendMs'),
+    lateOverAppend: pick('lateOverAppend'),
+    journalBytes: pick('journalBytes'),
+    loadMs: pick('loadMs'),
+  };
+}
+
+async function longRun(dir: string, turns: number): Promise<ControllerBenchResult['long']> {
   const streams = Array.from({ length: turns + 1 }, (_, i) =>
     messageEvents(
       i < turns
@@ -187,11 +217,13 @@ async function measureLong(dir: string, turns: number): Promise<ControllerBenchR
         : { content: [{ type: 'text', text: 'All looked up.' }], stopReason: 'end_turn' },
     ),
   );
-  const timers: Timers = { excluded: 0, saveMs: 0, saves: 0 };
+  const timers: Timers = { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 };
   const { parse, tool } = instruments(timers);
   const marks: { at: number; excluded: number }[] = [];
   let n = 0;
-  const store = new FileCheckpointStore({ dir: join(dir, 'long') });
+  const store = new FileCheckpointStore({ dir });
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
   const before = await appendFloor(dir, 200);
   const result = await startRun({
     params: { model: 'claude-bench', max_tokens: 1024 },
@@ -255,6 +287,7 @@ export async function benchController(options: { turns?: number; longTurns?: num
       perTurnNoFsyncMs: round(asyncNoFsync.overheadMs),
       perTurnSyncMs: round(syncFsync.overheadMs),
       perTurnNoStoreMs: round(noStore.overheadMs),
+      perTurnNoStoreCpuMs: round(noStore.cpuMs),
       perTurnMemoryMs: round(memory.overheadMs),
       checkpointMsPerTurn: round(asyncFsync.saveMs),
       checkpointsPerTurn: asyncFsync.saves,
@@ -267,6 +300,7 @@ export async function benchController(options: { turns?: number; longTurns?: num
   }
 }
 
+const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
