@@ -192,7 +192,7 @@ const prose = (turn: number, bytes: number): string => {
 
 /** {@link longRun} three times, each beside its own floor measurement; medians over the rounds (the machine's load varies). */
 async function measureLong(dir: string, turns: number): Promise<ControllerBenchResult['long']> {
-  const rounds = [];
+  const rounds: ControllerBenchResult['long'][] = [];
   for (let r = 0; r < 3; r++) rounds.push(await longRun(join(dir, `long-${r}`), turns));
   const pick = (key: keyof ControllerBenchResult['long']) => round(median(rounds.map((x) => x[key])));
   return {
