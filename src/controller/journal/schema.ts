@@ -69,6 +69,7 @@ const toolCall = z
     attempts: count,
     startedAt: time.nullable(),
     durationMs: z.number().nonnegative().nullable(),
+    invalidInput: z.string().optional(),
   })
   .superRefine((call, ctx) => {
     if (call.status === 'done' && call.result === null) ctx.addIssue({ code: 'custom', path: ['result'], message: `tool call ${call.id} is done without a result` });
