@@ -1,6 +1,7 @@
 import { ControllerError, type BudgetName } from './errors.js';
 import { canonicalJson } from './history.js';
 import type { BudgetSettings, RunState, ToolCallRecord } from './types.js';
+import { describe, nonNegativeSetting } from './timers.js';
 import { totalTokens } from './usage.js';
 
 /**
@@ -16,19 +17,35 @@ export interface Budgets {
   deadlineAt?: number | Date | undefined;
 }
 
-const cap = (value: number | undefined): number | null => (value === undefined || !Number.isFinite(value) ? null : value);
+/** A count cap: unset or Infinity is no cap; NaN, negative or fractional is `invalid_options`. */
+function cap(value: number | undefined, name: string): number | null {
+  if (value === undefined || value === Infinity) return null;
+  return nonNegativeSetting(value, `budgets.${name}`, true);
+}
 
-/** Budgets → the JSON-safe form a checkpoint keeps; `base` supplies what `budgets` leaves out. */
+function deadline(b: Budgets, now: number): number | null | undefined {
+  if (b.deadlineAt !== undefined) {
+    const at = b.deadlineAt instanceof Date ? b.deadlineAt.getTime() : b.deadlineAt;
+    if (typeof at !== 'number' || !Number.isFinite(at)) throw new ControllerError('invalid_options', `budgets.deadlineAt must be a valid Date or epoch ms, got ${describe(at)}`);
+    return at;
+  }
+  if (b.deadlineMs === undefined) return undefined;
+  if (b.deadlineMs === Infinity) return null;
+  return now + nonNegativeSetting(b.deadlineMs, 'budgets.deadlineMs');
+}
+
+/**
+ * Budgets → the JSON-safe form a checkpoint keeps; `base` supplies what `budgets` leaves out.
+ * Out-of-range values are an `invalid_options` error naming the budget, never silently no cap.
+ */
 export function resolveBudgets(budgets: Budgets | undefined, now: number, base?: BudgetSettings): BudgetSettings {
   const b = budgets ?? {};
-  let deadlineAt = base?.deadlineAt ?? null;
-  if (b.deadlineAt !== undefined) deadlineAt = typeof b.deadlineAt === 'number' ? b.deadlineAt : b.deadlineAt.getTime();
-  else if (b.deadlineMs !== undefined && Number.isFinite(b.deadlineMs)) deadlineAt = now + b.deadlineMs;
+  const deadlineAt = deadline(b, now);
   return {
-    maxContinuations: b.maxContinuations !== undefined ? cap(b.maxContinuations) : (base?.maxContinuations ?? null),
-    maxToolCalls: b.maxToolCalls !== undefined ? cap(b.maxToolCalls) : (base?.maxToolCalls ?? null),
-    maxTotalTokens: b.maxTotalTokens !== undefined ? cap(b.maxTotalTokens) : (base?.maxTotalTokens ?? null),
-    deadlineAt,
+    maxContinuations: b.maxContinuations !== undefined ? cap(b.maxContinuations, 'maxContinuations') : (base?.maxContinuations ?? null),
+    maxToolCalls: b.maxToolCalls !== undefined ? cap(b.maxToolCalls, 'maxToolCalls') : (base?.maxToolCalls ?? null),
+    maxTotalTokens: b.maxTotalTokens !== undefined ? cap(b.maxTotalTokens, 'maxTotalTokens') : (base?.maxTotalTokens ?? null),
+    deadlineAt: deadlineAt === undefined ? (base?.deadlineAt ?? null) : deadlineAt,
   };
 }
 

@@ -28,6 +28,7 @@ import {
 } from './journal.js';
 import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn, type SdkClient } from './model.js';
 import { DEFAULT_RETRY } from './retry.js';
+import { nonNegativeSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
 import { batchCalls, finish, requestParams } from './steps.js';
 import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision } from './tools.js';
 import type { MaxTokensPolicy, RequestParams, RetrySettings, RunnableTool, RunResult, RunSettings, RunState } from './types.js';
@@ -48,10 +49,10 @@ export const systemClock: Clock = {
     new Promise<void>((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       const onAbort = (): void => {
-        clearTimeout(timer);
+        cancel();
         reject(signal.reason);
       };
-      const timer = setTimeout(() => {
+      const cancel = setLongTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
@@ -148,7 +149,11 @@ function storeFrom(option: CommonRunOptions['checkpoint']): CheckpointStore {
 }
 
 function retrySettings(given: Partial<RetrySettings> | undefined, base: RetrySettings): RetrySettings {
-  return { ...base, ...Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => v !== undefined)) };
+  const settings: RetrySettings = { ...base, ...Object.fromEntries(Object.entries(given ?? {}).filter(([, v]) => v !== undefined)) };
+  nonNegativeSetting(settings.maxRetries, 'retry.maxRetries', true);
+  nonNegativeSetting(settings.baseDelayMs, 'retry.baseDelayMs');
+  nonNegativeSetting(settings.maxDelayMs, 'retry.maxDelayMs');
+  return settings;
 }
 
 /** The state of a run that has not made its first request yet. */
@@ -169,7 +174,7 @@ export function initialRunState(options: RunOptions, now: number): RunState {
     budgets: resolveBudgets(options.budgets, now),
     stuckLoopThreshold: options.stuckLoopThreshold ?? DEFAULTS.stuckLoopThreshold,
     toolConcurrency: options.toolConcurrency ?? DEFAULTS.toolConcurrency,
-    toolTimeoutMs: options.toolTimeoutMs ?? DEFAULTS.toolTimeoutMs,
+    toolTimeoutMs: toolTimeoutSetting(options.toolTimeoutMs ?? DEFAULTS.toolTimeoutMs, 'toolTimeoutMs'),
     retry: retrySettings(options.retry, DEFAULT_RETRY),
   };
   if (!['stop', 'continue', 'raise'].includes(settings.maxTokensPolicy)) throw new TypeError(`maxTokensPolicy must be stop, continue or raise`);
@@ -271,7 +276,7 @@ function resumedState(checked: Checkpoint, options: ResumeOptions): RunState {
     budgets: resolveBudgets(options.budgets, now, old.settings.budgets),
     retry: retrySettings(options.retry, old.settings.retry),
     toolConcurrency: options.toolConcurrency ?? old.settings.toolConcurrency,
-    toolTimeoutMs: options.toolTimeoutMs ?? old.settings.toolTimeoutMs,
+    toolTimeoutMs: options.toolTimeoutMs === undefined ? old.settings.toolTimeoutMs : toolTimeoutSetting(options.toolTimeoutMs, 'toolTimeoutMs'),
   };
   const state: RunState = old.phase === 'done' ? old : { ...old, outcome: null, settings };
   if (state.phase === 'running_tools') {
@@ -483,9 +488,9 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
     resolveSettled = res;
   });
 
-  let deadlineTimer: NodeJS.Timeout | undefined;
+  let cancelDeadline = (): void => {};
   const cleanup = (): void => {
-    clearTimeout(deadlineTimer);
+    cancelDeadline();
     options.signal?.removeEventListener('abort', onCallerAbort);
   };
 
@@ -574,9 +579,9 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
     if (options.signal?.aborted) abort('caller', options.signal.reason);
     else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const deadlineAt = initial.settings.budgets.deadlineAt;
-    // setTimeout cannot wait longer than 2^31-1 ms (~24.8 days); a deadline further off needs no timer yet.
-    if (deadlineAt !== null && deadlineAt - now() <= 2_147_483_647) {
-      deadlineTimer = setTimeout(() => abort('deadline', new ControllerError('budget_exceeded', 'deadline', { budget: 'deadline' })), Math.max(0, deadlineAt - now()));
+    if (deadlineAt !== null) {
+      // Chained past setTimeout's 2^31-1 ms: a run may outlive 24.8 days (waiting on a slow tool, say).
+      cancelDeadline = setLongTimeout(() => abort('deadline', new ControllerError('budget_exceeded', 'deadline', { budget: 'deadline' })), Math.max(0, deadlineAt - now()));
     }
     lastStateName = 'starting';
     hub.emit({ type: 'state', runId, at: now(), state: lastStateName });

@@ -34,6 +34,10 @@ import type { BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages
  * - `run_locked`: another live process (or another run in this one) holds the
  *   run's lease: a run has one owner at a time. `holder` names it (pid, host,
  *   when its lease expires). Resumable once the holder is gone.
+ * - `invalid_options`: an option of {@link startRun} / {@link resume} is out of
+ *   range (a negative or NaN timeout, budget or retry delay, a tool whose
+ *   `timeoutMs` is such). Thrown before the run starts; the message names the
+ *   option.
  */
 export type ControllerErrorCode =
   | 'budget_exceeded'
@@ -47,7 +51,8 @@ export type ControllerErrorCode =
   | 'checkpoint_invalid'
   | 'checkpoint_failed'
   | 'aborted'
-  | 'run_locked';
+  | 'run_locked'
+  | 'invalid_options';
 
 /** Which cap of {@link Budgets} a `budget_exceeded` error is about. */
 export type BudgetName = 'continuations' | 'tool_calls' | 'tokens' | 'deadline';

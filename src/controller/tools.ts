@@ -2,6 +2,8 @@ import pLimit from 'p-limit';
 import type { BetaTool, BetaToolUnion, BetaToolUseBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { InvalidToolInput } from '../assemble/types.js';
 import { ControllerError } from './errors.js';
+import { setLongTimeout, toolTimeoutSetting } from './timers.js';
+import { errorResult, outputResult, thrownResult } from './tool-result.js';
 import type { RunnableTool, ToolCallRecord, ToolResult } from './types.js';
 
 /**
@@ -46,26 +48,10 @@ export function toolMap(tools: readonly RunnableTool[]): Map<string, RunnableToo
   for (const tool of tools) {
     if (typeof tool?.run !== 'function' || typeof tool.name !== 'string') throw new TypeError('every tool needs a string `name` and a `run` function');
     if (map.has(tool.name)) throw new TypeError(`two tools are named '${tool.name}'`);
+    if (tool.timeoutMs !== undefined) toolTimeoutSetting(tool.timeoutMs, `the timeoutMs of tool '${tool.name}'`);
     map.set(tool.name, tool);
   }
   return map;
-}
-
-/**
- * The content an SDK `ToolError` carries, recognised by name and shape: the
- * tool may throw one from another copy of the SDK than turnstate's, where
- * `instanceof` would be false.
- */
-function errorContent(error: unknown): ToolResult['content'] {
-  if (error instanceof Error && error.name === 'ToolError' && 'content' in error) return (error as { content: ToolResult['content'] }).content;
-  return `Error: ${error instanceof Error ? error.message : String(error)}`;
-}
-
-/** A tool's return value as tool_result content. Strings and block arrays pass; anything else is JSON. */
-function outputContent(output: unknown): ToolResult['content'] {
-  if (typeof output === 'string' || Array.isArray(output)) return output as ToolResult['content'];
-  if (output === undefined || output === null) return '';
-  return JSON.stringify(output);
 }
 
 /**
@@ -84,43 +70,52 @@ export class ToolBatchInterrupted extends Error {
   }
 }
 
-class ToolTimeout extends Error {
-  override readonly name = 'ToolTimeout';
-}
-
 /**
  * Runs one tool call to a result. Never throws: a missing tool, a bad input
- * (its `parse` threw), a throw from `run` and a timeout all become
- * `is_error: true` results the model can read and react to.
+ * (its `parse` threw), a throw of any value from `run`, a return value that is
+ * not tool_result content, and a timeout all become `is_error: true` results
+ * the model can read and react to (see tool-result.ts).
+ *
+ * The tool gets its own copy of the input: the call's `input` is what the model
+ * sent, and it goes into history and the journal as it is, whatever the tool
+ * does with its copy. One structuredClone per call; tool input is JSON, and its
+ * depth is capped when the response arrives (MAX_INPUT_DEPTH), far below what
+ * structuredClone manages.
  */
 export async function invokeTool(tool: RunnableTool | undefined, call: ToolCallRecord, timeoutMs: number, runSignal: AbortSignal): Promise<ToolResult> {
-  if (tool === undefined) return { content: `Error: Tool '${call.name}' not found`, is_error: true };
+  if (tool === undefined) return errorResult(`Error: Tool '${call.name}' not found`);
+  let input: unknown;
+  try {
+    input = structuredClone(call.input);
+  } catch (error) {
+    const why = error instanceof RangeError ? 'it is nested too deeply' : 'it is not plain data';
+    return errorResult(`Error: the input of tool '${call.name}' could not be copied for the tool (${why}); the tool did not run`);
+  }
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(runSignal.reason);
   if (runSignal.aborted) onAbort();
   else runSignal.addEventListener('abort', onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
   const limit = tool.timeoutMs ?? timeoutMs;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new ToolTimeout(`Tool '${call.name}' timed out after ${limit} ms`);
-      controller.abort(error);
-      reject(error);
-    }, limit);
-  });
+  let cancelTimer = (): void => {};
+  // 0 and Infinity mean no timeout (toolTimeoutSetting stores Infinity as 0).
+  const timeout =
+    limit === 0 || limit === Infinity
+      ? null
+      : new Promise<ToolResult>((resolve) => {
+          cancelTimer = setLongTimeout(() => {
+            controller.abort(new Error(`Tool '${call.name}' timed out after ${limit} ms`));
+            resolve(errorResult(`Error: Tool '${call.name}' timed out after ${limit} ms`));
+          }, limit);
+        });
   try {
-    const block = { type: 'tool_use', id: call.id, name: call.name, input: call.input } as BetaToolUseBlock;
+    const block = { type: 'tool_use', id: call.id, name: call.name, input } as BetaToolUseBlock;
     const running = (async () => {
-      const input: unknown = tool.parse ? tool.parse(call.input) : call.input;
-      return tool.run(input, { toolUse: block, toolUseBlock: block, signal: controller.signal });
-    })();
-    running.catch(() => {}); // a late rejection after a timeout is not unhandled
-    const output = await Promise.race([running, timeout]);
-    return { content: outputContent(output), is_error: false };
-  } catch (error) {
-    return { content: error instanceof ToolTimeout ? `Error: ${error.message}` : errorContent(error), is_error: true };
+      const parsed: unknown = tool.parse ? tool.parse(input) : input;
+      return outputResult(await tool.run(parsed, { toolUse: block, toolUseBlock: block, signal: controller.signal }));
+    })().catch(thrownResult);
+    return await (timeout === null ? running : Promise.race([running, timeout]));
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     runSignal.removeEventListener('abort', onAbort);
   }
 }
