@@ -86,6 +86,7 @@ export function checkEvent(value: unknown, eventIndex: number): StreamEvent | Un
       if (!isObject(message) || !Array.isArray(message['content']) || !message['content'].every(finishedBlockOk) || !isObject(message['usage'])) {
         throw malformed(where, 'message_start needs a "message" with a "content" array of blocks (objects with a string "type"; tool_use with string "id" and "name" and an object "input") and a "usage" object');
       }
+      checkUsage(message['usage'], where, 'message_start');
       break;
     }
     case 'message_delta': {
@@ -94,6 +95,7 @@ export function checkEvent(value: unknown, eventIndex: number): StreamEvent | Un
       if (!isObject(delta) || (typeof delta['stop_reason'] !== 'string' && delta['stop_reason'] !== null) || (usage !== undefined && usage !== null && !isObject(usage))) {
         throw malformed(where, 'message_delta needs a "delta" object whose "stop_reason" is a string or null (and "usage", if present, must be an object)');
       }
+      if (usage !== undefined && usage !== null) checkUsage(usage as Record<string, unknown>, where, 'message_delta');
       break;
     }
     case 'error': {
@@ -132,6 +134,41 @@ function finishedBlockOk(block: unknown): boolean {
   if (!isObject(block) || typeof block['type'] !== 'string') return false;
   if (block['type'] !== 'tool_use') return true;
   return typeof block['id'] === 'string' && typeof block['name'] === 'string' && isObject(block['input']);
+}
+
+/** Token counts summed by the controller and checked against budgets. */
+const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
+/** Objects of counts only (by kind of server tool, by cache lifetime). */
+const USAGE_COUNT_GROUPS = ['server_tool_use', 'cache_creation'] as const;
+
+/**
+ * Usage counters are non-negative safe integers (or null, or absent). A
+ * negative count would let a token budget be gamed, and one that sums to
+ * Infinity makes the run's own checkpoint unresumable: both are refused here,
+ * at the event that carried them. Runs twice per message, not per delta.
+ */
+function checkUsage(usage: Record<string, unknown>, eventIndex: number, type: string): void {
+  for (const key of USAGE_COUNTS) {
+    const value = usage[key];
+    if (value !== undefined && value !== null && !isCount(value)) throw badCount(eventIndex, type, `usage.${key}`, value);
+  }
+  for (const group of USAGE_COUNT_GROUPS) {
+    const counts = usage[group];
+    if (counts === undefined || counts === null) continue;
+    if (!isObject(counts)) throw malformed(eventIndex, `${type}: "usage.${group}" must be an object of counts`);
+    for (const [key, value] of Object.entries(counts)) {
+      if (value !== null && !isCount(value)) throw badCount(eventIndex, type, `usage.${group}.${key}`, value);
+    }
+  }
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function badCount(eventIndex: number, type: string, path: string, value: unknown): SseError {
+  const shown = typeof value === 'number' || typeof value === 'boolean' || value === null ? String(value) : JSON.stringify(value)?.slice(0, 40) ?? typeof value;
+  return malformed(eventIndex, `${type}: "${path}" must be a non-negative safe integer, got ${shown}`);
 }
 
 function nameMismatch(name: string, type: string, eventIndex: number): SseError {
