@@ -123,10 +123,77 @@ export function finalText(messages: readonly BetaMessageParam[]): string {
   return '';
 }
 
-/** Canonical JSON (sorted keys) — equal inputs give equal strings, for stuck-loop detection. */
+/**
+ * Canonical JSON (sorted keys) — equal inputs give equal strings, for stuck-loop
+ * detection. Iterative, with an explicit stack: tool input is the model's (or a
+ * hostile server's) and may nest to any depth the stream layer accepts, which
+ * recursion would turn into a RangeError out of the run.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  const out: string[] = [];
+  // Each entry is a literal to emit (a string) or a value to write (boxed, so strings in the data are not literals).
+  const stack: (string | { v: unknown })[] = [{ v: value }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    const v = item.v;
+    if (v === null || typeof v !== 'object') {
+      out.push(typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? 'undefined'));
+      continue;
+    }
+    if (Array.isArray(v)) {
+      stack.push(']');
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push({ v: v[i] });
+        if (i > 0) stack.push(',');
+      }
+      stack.push('[');
+      continue;
+    }
+    const keys = Object.keys(v).sort();
+    stack.push('}');
+    for (let i = keys.length - 1; i >= 0; i--) {
+      stack.push({ v: (v as Record<string, unknown>)[keys[i]!] });
+      stack.push(`${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:`);
+    }
+    stack.push('{');
+  }
+  return out.join('');
+}
+
+/**
+ * The deepest tool input the controller accepts, in levels of nesting (`{}` is 1).
+ * Everything the controller does with a message serialises it with the
+ * platform's recursive JSON.stringify / structuredClone — the journal, the event
+ * log, the SDK's request body for the next turn — and those give up with a
+ * RangeError at around 4,000 (JSON.stringify) and 1,900 (structuredClone) levels
+ * on Node 20's default stack. A response past this cap could not be journaled or
+ * sent back, so it is refused on arrival ({@link tooDeepInput}) with room to spare.
+ */
+export const MAX_INPUT_DEPTH = 1_000;
+
+/** Whether `value` nests deeper than `limit` levels. Iterative; stops at the first path past the limit. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push({ v: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
+/** The first block of `message` whose `input` nests deeper than {@link MAX_INPUT_DEPTH}, or null. */
+export function tooDeepInput(message: BetaMessage): { index: number; type: string; name: string | null } | null {
+  for (const [index, block] of message.content.entries()) {
+    if (!('input' in block)) continue;
+    if (nestsDeeperThan(block.input, MAX_INPUT_DEPTH)) return { index, type: block.type, name: 'name' in block && typeof block.name === 'string' ? block.name : null };
+  }
+  return null;
 }

@@ -3,6 +3,7 @@ import type { BetaContentBlock, BetaMessage } from '@anthropic-ai/sdk/resources/
 import { parseTurn as defaultParseTurn, type ParseOptions } from '../turn/parse.js';
 import type { CompleteTurn, TurnResult } from '../turn/types.js';
 import type { StreamSource } from '../sse/sources.js';
+import { MAX_INPUT_DEPTH, tooDeepInput } from './history.js';
 import { SegmentFailure } from './retry.js';
 import type { StreamRequestParams } from './types.js';
 
@@ -113,7 +114,20 @@ export async function requestSegment(options: RequestSegmentOptions): Promise<Se
   const parseOptions: ParseOptions = options.onText || options.onBlock ? { signal, on } : { signal };
   const turn = await options.parse(source, parseOptions);
   const durationMs = now() - startedAt;
-  if (turn.ok) return { turn, message: turn.message, requestId, startedAt, durationMs };
+  if (turn.ok) {
+    const deep = tooDeepInput(turn.message);
+    if (deep !== null) {
+      // Refused before anything is recorded: the journal and the next request could not serialise it.
+      const what = `${deep.type} block ${deep.index}${deep.name === null ? '' : ` ('${deep.name}')`}`;
+      throw new SegmentFailure('stream', 'input_too_deep', `the response's ${what} has input nested deeper than ${MAX_INPUT_DEPTH} levels, more than the controller can journal and send back`, {
+        requestId,
+        cause: turn,
+        partialUsage: turn.message.usage,
+        durationMs,
+      });
+    }
+    return { turn, message: turn.message, requestId, startedAt, durationMs };
+  }
   const error = turn.error as { code: string; message: string; apiErrorType?: string | null; requestId?: string | null };
   if (signal.aborted || error.code === 'aborted') {
     throw new SegmentFailure('aborted', 'aborted', 'the stream was aborted', { cause: signal.reason ?? turn.error, requestId, durationMs });

@@ -70,7 +70,7 @@ describe('usage counters', () => {
     expect(result.error.code).toBe('malformed_event');
     expect(result.error.eventIndex).toBe(delta);
     expect(result.error.message).toContain('"usage.output_tokens" must be a non-negative safe integer, got -5');
-    expect(result.error.partial?.content).toEqual([{ type: 'text', text: 'hello' }]);
+    expect((result.error as { partial?: { content: unknown } }).partial?.content).toEqual([{ type: 'text', text: 'hello' }]);
 
     // 1e400 parses to Infinity: the count that made main's checkpoints unresumable
     const sse = eventsToSse(messageEvents({ content: [{ type: 'text', text: 'x' }], stopReason: 'end_turn' })).replace('"input_tokens":25', '"input_tokens":1e400');
