@@ -4,7 +4,7 @@
  * path through here is total: no user value can make these functions throw,
  * and what they return is always content the API accepts.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { toolResultContentSchema } from './tool-result-schema.js';
 import type { ToolResult } from './types.js';
 
@@ -38,7 +38,7 @@ export function outputResult(output: unknown): ToolResult {
     const json = jsonText(output);
     if (json.ok === false) return errorResult(`Error: the tool returned ${json.what}, which cannot be sent as a tool result`);
     if (!Array.isArray(output)) return { content: json.text, is_error: false };
-    const checked = toolResultContentSchema.safeParse(JSON.parse(json.text));
+    const checked = toolResultContentSchema().safeParse(JSON.parse(json.text));
     if (checked.success) return { content: checked.data, is_error: false };
     return errorResult(`Error: the tool returned an array that is not tool_result content (${firstIssue(checked.error)})`);
   } catch {
