@@ -103,6 +103,9 @@ export class SseFramer {
   /** The current chunk's starting state, until its first event makes it the replay context. */
   #chunkStart: Omit<Replay, 'lengths'> | null = null;
   #feeding = false;
+  /** Set while end() flushes; an event dispatched then lacked its blank line. */
+  #flushing = false;
+  #cutShort = false;
 
   constructor(sink: FrameSink, options: FramerOptions = {}) {
     this.#sink = sink;
@@ -169,6 +172,15 @@ export class SseFramer {
     this.#feed(text, Buffer.byteLength(text, 'utf8'));
   }
 
+  /**
+   * Whether the input ended inside an event: end() met a final event without
+   * its blank line, or bytes of an unfinished character. Such an event may be
+   * whole (its data complete JSON) or cut; the turn layer tells which.
+   */
+  get endedInsideEvent(): boolean {
+    return this.#cutShort;
+  }
+
   /** Flushes the decoder and a final event that lacks its terminating blank line. */
   end(): void {
     if (this.#failure !== null) throw this.#failure;
@@ -176,12 +188,19 @@ export class SseFramer {
       try {
         this.#decoder.decode();
       } catch (cause) {
+        this.#cutShort = true;
         throw this.#fail(new SseError('invalid_utf8', 'input ends inside a UTF-8 character', { eventIndex: this.#events, byteOffset: this.#base, cause }));
       }
     }
     // Two line feeds end whatever line and event are open, whatever the stream's line endings.
-    this.#feed('\n\n', 2);
-    this.#base -= 2;
+    const base = this.#base;
+    this.#flushing = true;
+    try {
+      this.#feed('\n\n', 2);
+    } finally {
+      this.#flushing = false;
+      this.#base = base;
+    }
   }
 
   /**
@@ -327,6 +346,7 @@ export class SseFramer {
       this.#locate(data.length);
       this.#located = lengths.length;
     }
+    if (this.#flushing) this.#cutShort = true;
     const index = this.#events++;
     if (data.length > this.#maxEventSize) {
       // eventsource-parser only measures what it buffers between chunks; a whole line in one chunk is measured here.

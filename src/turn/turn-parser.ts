@@ -17,6 +17,11 @@ import { SseError } from '../sse/errors.js';
 import { SseFramer } from '../sse/framer.js';
 import type { TurnHandlers, TurnOptions, TurnResult, TurnSnapshot } from './types.js';
 
+/** The input ended inside an unfinished event, and that is what failed. */
+function cutInsideEvent(error: unknown, framer: SseFramer): boolean {
+  return framer.endedInsideEvent && error instanceof SseError && (error.code === 'invalid_json' || error.code === 'invalid_utf8');
+}
+
 type Listeners = { [K in keyof TurnHandlers]: TurnHandlers[K][] };
 type DeltaEvent = BetaRawContentBlockDeltaEvent;
 
@@ -149,7 +154,14 @@ export class TurnParser {
     if (!this.#ended && this.#error === null) {
       this.#ended = true;
       try {
-        this.#framer.end();
+        try {
+          this.#framer.end();
+        } catch (error) {
+          // A cut inside the final event (its data not yet JSON, or a character half sent) is
+          // the stream ending early, as a proxy closing mid-event does: incomplete, so retried.
+          if (!cutInsideEvent(error, this.#framer)) throw error;
+          this.#raise('incomplete_stream', `the stream ended inside event ${this.#events}, before message_stop`, null);
+        }
         if (this.#state !== 'complete') this.#raise('incomplete_stream', `the stream ended after ${this.#events} events, before message_stop`, null);
       } catch (error) {
         this.#fail(error);
