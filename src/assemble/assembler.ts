@@ -7,6 +7,7 @@ import type {
   BetaRawMessageStartEvent,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { TRUNCATING_STOP_REASONS } from '../../machines/stream.machine.js';
+import { isToolBlock } from '../sse/tool-blocks.js';
 import { StopReasonError } from './errors.js';
 import { INVALID_JSON_KEY, type DroppedBlock, type InvalidToolInput, type StopFields, type StreamingMessage } from './types.js';
 
@@ -33,7 +34,6 @@ interface BlockState {
   invalidInput: { readonly eventIndex: number; readonly reason: string } | null;
 }
 
-const isToolBlock = (type: string): boolean => type === 'tool_use' || type === 'server_tool_use' || type === 'mcp_tool_use';
 
 /**
  * Builds the message from events the machine has already accepted, agreeing
@@ -155,8 +155,8 @@ export class MessageAssembler {
     this.#flush(state);
     state.closed = true;
     this.#open = null;
-    if (state.field === 'json' && state.sawInputDelta) {
-      const input = parseToolInput(state.json);
+    if (state.field === 'json') {
+      const input = finalToolInput(state);
       if (input.ok) state.block['input'] = input.value;
       else {
         state.invalidInput = { eventIndex, reason: input.reason };
@@ -241,6 +241,19 @@ export class MessageAssembler {
     if (state.field === 'json') state.json += joined;
     else if (state.field !== null) state.block[state.field] = String(state.block[state.field] ?? '') + joined;
   }
+}
+
+/**
+ * The one place a closed tool block's input is decided: the streamed JSON
+ * when input_json_delta arrived, else the `input` content_block_start gave.
+ * Either way it must be a JSON object; anything else is recorded as invalid
+ * (fatal unless the stop reason truncates).
+ */
+function finalToolInput(state: BlockState): { ok: true; value: object } | { ok: false; reason: string } {
+  if (state.sawInputDelta) return parseToolInput(state.json);
+  const input = state.block['input'];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, reason: 'input is not a JSON object' };
+  return { ok: true, value: input };
 }
 
 /**

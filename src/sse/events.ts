@@ -2,6 +2,7 @@ import type { BetaRawMessageStreamEvent } from '@anthropic-ai/sdk/resources/beta
 import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
 import { SseError } from './errors.js';
 import { quickDelta } from './quick-delta.js';
+import { isToolBlock, toolBlockProblem } from './tool-blocks.js';
 
 /** `event: ping` — keep-alive, legal anywhere. The SDK has no type for it. */
 export interface PingEvent {
@@ -75,6 +76,8 @@ export function checkEvent(value: unknown, eventIndex: number): StreamEvent | Un
       if (!isIndex(value['index']) || !isObject(block) || typeof block['type'] !== 'string') {
         throw malformed(where, 'content_block_start needs an integer "index" and a "content_block" object with a string "type"');
       }
+      const problem = isToolBlock(block['type']) ? toolBlockProblem(block) : null;
+      if (problem !== null) throw malformed(where, `content_block_start: ${problem}`);
       break;
     }
     case 'content_block_stop':
