@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import { TurnParser } from '../src/index.js';
+import { ownEvent } from '../src/sse/own-event.js';
 import type { TurnOptions } from '../src/index.js';
 
 export type Chunks = readonly Uint8Array[];
@@ -147,4 +148,30 @@ function sizeOf(content: readonly unknown[]): number {
     else if ('input' in b) size += JSON.stringify(b.input).length;
   }
   return size;
+}
+
+/** The stream's events parsed once (outside any timing), for the events-in path. */
+export function parsedEvents(chunks: Chunks): unknown[] {
+  const events: unknown[] = [];
+  const decoder = new TextDecoder();
+  const parser = createParser({ onEvent: (message) => void events.push(JSON.parse(message.data)) });
+  for (const chunk of chunks) parser.feed(decoder.decode(chunk, { stream: true }));
+  parser.feed(`${decoder.decode()}\n\n`);
+  return events;
+}
+
+/** turnstate fed already-parsed events (`writeEvent`), the same objects every round: they are never changed. */
+export function runTurnstateEvents(events: readonly unknown[]): Outcome {
+  const turn = new TurnParser();
+  for (const event of events) turn.writeEvent(event);
+  const result = turn.end();
+  if (!result.ok) throw result.error;
+  return { events: result.eventCount, size: sizeOf(result.message.content) };
+}
+
+/** Only the copying writeEvent does so that inputs stay the caller's (src/sse/own-event.ts). */
+export function runCopyOnly(events: readonly unknown[]): Outcome {
+  let kept = 0;
+  for (const event of events) if (ownEvent(event) !== event) kept++;
+  return { events: events.length, size: kept };
 }

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { benchController } from './controller.bench.js';
-import { runFloor, runFloorAssemble, runSdk, runTurnstate, type Chunks, type Outcome } from './contenders.js';
+import { parsedEvents, runCopyOnly, runFloor, runFloorAssemble, runSdk, runTurnstate, runTurnstateEvents, type Chunks, type Outcome } from './contenders.js';
 import { collect, MiB, TEXT_CHUNK, textStreamEvents, toolInputJson, toolStreamEvents, type Stream } from './gen.js';
 
 // ---------------------------------------------------------------------------
@@ -426,6 +426,23 @@ for (const r of rows) {
     `; ≤ ${TARGET_SDK}× SDK: ${verdict(r.pass.sdk)} (${x2(r.vsSdk)}); ≤ ${TARGET_SDK}× SDK beta: ${verdict(r.pass.sdkBeta)} (${x2(r.vsSdkBeta)})`);
 }
 
+log('\n[1b] events in: writeEvent of already-parsed events (the same objects every round), and the copying it does to leave them unchanged');
+const eventsIn = await Promise.all([text, tool].map(async (stream) => {
+  const events = parsedEvents(stream.chunks);
+  check('events in', runTurnstate(stream.chunks), runTurnstateEvents(events));
+  const times = await interleave([
+    { name: 'bytes', run: () => runTurnstate(stream.chunks) },
+    { name: 'events', run: () => runTurnstateEvents(events) },
+    { name: 'copy', run: () => runCopyOnly(events) },
+  ], WARMUP, RUNS);
+  const t = (k: string): number => median(times.get(k) ?? []);
+  return { stream: stream.name, events: events.length, bytesMs: t('bytes'), eventsMs: t('events'), copyMs: t('copy'), copied: runCopyOnly(events).size };
+}));
+table([
+  ['stream', 'bytes in', 'events in', 'of which copying', 'events copied'],
+  ...eventsIn.map((r) => [r.stream, `${ms(r.bytesMs)} ms`, `${ms(r.eventsMs)} ms`, `${ms(r.copyMs)} ms (${((100 * r.copyMs) / r.eventsMs).toFixed(1)}%)`, `${r.copied} of ${r.events}`]),
+]);
+
 log(`\n[2] partial tool input: partialToolInput + inputJson listener reading the value every delta (${TOOL_PIECE}-unit deltas)`);
 const part = await partial();
 table([
@@ -497,6 +514,7 @@ writeFileSync(
       rounds: { warmup: WARMUP, measured: RUNS },
       targets: { turnstateVsFloor: TARGET_FLOOR, turnstateVsSdk: TARGET_SDK, partialGrowth: TARGET_LINEAR, memory: TARGET_MEMORY },
       throughput: rows,
+      eventsIn,
       partial: part,
       partialFlatteningListener: flat,
       sdkPartial: sdkRows,

@@ -15,6 +15,7 @@ import { TurnstateError } from '../errors.js';
 import { checkEvent, decodeEvent, type StreamEvent, type UnknownEvent } from '../sse/events.js';
 import { SseError } from '../sse/errors.js';
 import { SseFramer } from '../sse/framer.js';
+import { ownEvent } from '../sse/own-event.js';
 import type { TurnHandlers, TurnOptions, TurnResult, TurnSnapshot } from './types.js';
 
 /** The input ended inside an unfinished event, and that is what failed. */
@@ -138,12 +139,12 @@ export class TurnParser {
     }
   }
 
-  /** Feeds one already-parsed event, e.g. from the SDK's `messages.create({ stream: true })`. */
+  /** Feeds one already-parsed event, e.g. from the SDK's `messages.create({ stream: true })`; it is never changed (copied where kept). */
   writeEvent(event: unknown): void {
     this.#guard();
     try {
       this.#fromBytes = false;
-      this.#handle(checkEvent(event, this.#events));
+      this.#handle(checkEvent(ownEvent(event), this.#events));
     } catch (error) {
       throw this.#fail(error);
     }
