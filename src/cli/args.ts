@@ -70,3 +70,11 @@ export function positiveInt(command: string, name: string, value: string | undef
 export function nonNegativeInt(command: string, name: string, value: string | undefined): number | undefined {
   return value === undefined ? undefined : wholeNumber(command, name, value, 'an integer ≥ 0', 0);
 }
+
+/** `--idle-timeout MS`: a whole number of milliseconds, 0 for no limit. */
+export function idleTimeoutOption(command: string, value: string | undefined): { idleTimeoutMs?: number } {
+  if (value === undefined) return {};
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${command}: --idle-timeout must be a whole number of milliseconds (0: no limit), got ${JSON.stringify(value)}`);
+  return { idleTimeoutMs: n };
+}

@@ -85,6 +85,12 @@ export interface CommonRunOptions {
   readonly retry?: Partial<RetrySettings> | undefined;
   readonly toolConcurrency?: number | undefined;
   readonly toolTimeoutMs?: number | undefined;
+  /**
+   * Longest wait for the next bytes of a model stream before it fails as
+   * `stalled` and is retried like a dropped connection (parseTurn's
+   * `idleTimeoutMs`; default 120 000; 0: no limit). Not checkpointed.
+   */
+  readonly idleTimeoutMs?: number | undefined;
   readonly clock?: Clock | undefined;
   /** Jitter source in [0, 1). */
   readonly random?: (() => number) | undefined;
@@ -389,7 +395,7 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
             });
           }
         : undefined;
-      const response = await requestSegment({ createStream: model(), parse, params: requestParams(input.state), signal: runSignal(signal), now, onText, onBlock });
+      const response = await requestSegment({ createStream: model(), parse, params: requestParams(input.state), signal: runSignal(signal), now, onText, onBlock, idleTimeoutMs: options.idleTimeoutMs });
       return {
         message: response.message,
         dropped: response.turn.dropped,

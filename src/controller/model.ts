@@ -87,6 +87,7 @@ export interface RequestSegmentOptions {
   readonly now: () => number;
   readonly onText?: ((delta: string, blockIndex: number) => void) | undefined;
   readonly onBlock?: ((block: BetaContentBlock, blockIndex: number) => void) | undefined;
+  readonly idleTimeoutMs?: number | undefined;
 }
 
 /**
@@ -111,7 +112,11 @@ export async function requestSegment(options: RequestSegmentOptions): Promise<Se
   const on: NonNullable<ParseOptions['on']> = {};
   if (options.onText) on.text = options.onText;
   if (options.onBlock) on.contentBlock = options.onBlock;
-  const parseOptions: ParseOptions = options.onText || options.onBlock ? { signal, on } : { signal };
+  const parseOptions: ParseOptions = {
+    signal,
+    ...(options.onText || options.onBlock ? { on } : {}),
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+  };
   const turn = await options.parse(source, parseOptions);
   const durationMs = now() - startedAt;
   if (turn.ok) {

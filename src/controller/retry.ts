@@ -38,14 +38,14 @@ export class SegmentFailure extends Error {
 /**
  * Whether a failure is worth the same request again: a mid-stream
  * `event: error` of a transient type, or a connection that dropped (the bytes
- * ended before `message_stop`, or reading them threw). HTTP status errors are
+ * ended before `message_stop`, reading them threw, or they stopped coming: `stalled`). HTTP status errors are
  * not retried here: the SDK already retried them (`maxRetries`), and doing it
  * twice would multiply the attempts.
  */
 export function isRetryable(failure: unknown, settings: RetrySettings): boolean {
   if (!(failure instanceof SegmentFailure) || failure.kind !== 'stream') return false;
   if (failure.code === 'api_error') return settings.retryOnApiErrors.includes(failure.details.apiErrorType ?? '');
-  return failure.code === 'incomplete_stream' || failure.code === 'source_failed';
+  return failure.code === 'incomplete_stream' || failure.code === 'source_failed' || failure.code === 'stalled';
 }
 
 /**

@@ -12,6 +12,8 @@ import { TurnstateError } from '../errors.js';
  *   (e.g. a `content_block_delta` without a numeric `index` or a `delta` object).
  * - `event_name_mismatch`: the `event:` field names a different type than the JSON's `type`.
  * - `source_failed`: reading the input threw (a dropped connection, a stream error).
+ * - `stalled`: an asynchronous source sent nothing for `idleTimeoutMs` (the read is
+ *   cancelled; like a dropped connection, the controller retries it).
  * - `unsupported_source`: the input is none of the accepted kinds.
  * - `aborted`: the caller's AbortSignal fired.
  */
@@ -22,6 +24,7 @@ export type SseErrorCode =
   | 'malformed_event'
   | 'event_name_mismatch'
   | 'source_failed'
+  | 'stalled'
   | 'unsupported_source'
   | 'aborted';
 

@@ -37,6 +37,8 @@ export type FakeReply =
       readonly dropAfterBytes?: number;
       /** Send the headers and the body so far, then never finish (until the client aborts or the server closes). */
       readonly hang?: boolean;
+      /** Send this many bytes of the body, then nothing more, keeping the connection open: a stalled stream. */
+      readonly stallAfterBytes?: number;
     };
 
 /** A request the fake received. */
@@ -70,6 +72,8 @@ export interface FakeMessagesApi {
   enqueue(...replies: FakeReply[]): void;
   /** How many queued replies are left. */
   remaining(): number;
+  /** Streaming responses still open (a client that gave up on a stalled stream closes its one). */
+  openResponses(): number;
   close(): Promise<void>;
 }
 
@@ -145,6 +149,11 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions = {})
     for (const piece of pieces) {
       if (spec.delayMs) await sleep(spec.delayMs);
       if (response.destroyed) return;
+      if (spec.stallAfterBytes !== undefined && sent + piece.length >= spec.stallAfterBytes) {
+        const part = piece.subarray(0, spec.stallAfterBytes - sent);
+        if (part.length > 0) response.write(part);
+        return;
+      }
       if (spec.dropAfterBytes !== undefined && sent + piece.length >= spec.dropAfterBytes) {
         const part = piece.subarray(0, spec.dropAfterBytes - sent);
         if (part.length > 0) await new Promise<void>((resolve) => response.write(part, () => resolve()));
@@ -186,6 +195,7 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions = {})
       queue.push(...replies);
     },
     remaining: () => queue.length,
+    openResponses: () => responses.size,
     close: async () => {
       for (const response of responses) response.destroy();
       for (const socket of sockets) socket.destroy();

@@ -8,6 +8,27 @@ import type { TurnHandlers, TurnOptions, TurnResult } from './types.js';
 export interface ParseOptions extends TurnOptions {
   /** Aborts the read; the result then fails with SseError `aborted`, keeping what arrived. */
   readonly signal?: AbortSignal;
+  /**
+   * Longest wait for the next chunk of an asynchronous source (any chunk —
+   * a ping, one byte — restarts it) before the read fails with SseError
+   * `stalled`, keeping what arrived, and the source is cancelled. Default
+   * {@link DEFAULT_IDLE_TIMEOUT_MS}; 0 or Infinity: no limit. Only the wait
+   * for the source counts, not time spent in listeners or between
+   * `iterateTurn` steps.
+   */
+  readonly idleTimeoutMs?: number;
+}
+
+/** Two minutes without a byte: far longer than the API goes without a delta or a ping. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+/** setTimeout's largest delay; above it Node fires after 1 ms, so longer limits are no limit. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function idleLimit(value: number | undefined): number | null {
+  const ms = value ?? DEFAULT_IDLE_TIMEOUT_MS;
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) throw new RangeError(`idleTimeoutMs must be a number of milliseconds ≥ 0 (0 or Infinity: no limit), not ${String(value)}`);
+  return ms === 0 || ms > MAX_TIMER_MS ? null : ms;
 }
 
 /**
@@ -16,8 +37,9 @@ export interface ParseOptions extends TurnOptions {
  * message beside it.
  */
 export async function parseTurn(source: StreamSource, options: ParseOptions = {}): Promise<TurnResult> {
+  const idle = idleLimit(options.idleTimeoutMs);
   const turn = new TurnParser(options);
-  await pump(source, turn, options.signal);
+  await pump(source, turn, options.signal, idle);
   return turn.end();
 }
 
@@ -50,13 +72,14 @@ export async function* iterateTurn(
   source: StreamSource,
   options: ParseOptions & { readonly only?: readonly (keyof TurnHandlers)[] } = {},
 ): AsyncGenerator<TurnStreamEvent, TurnResult, undefined> {
+  const idle = idleLimit(options.idleTimeoutMs);
   const turn = new TurnParser(options);
   const queue: TurnStreamEvent[] = [];
   const names = options.only ?? (['text', 'thinking', 'citation', 'signature', 'inputJson', 'contentBlock', 'stop', 'message', 'diagnostic', 'error'] as const);
   for (const type of names) turn.on(type, ((...args: unknown[]) => queue.push({ type, args } as unknown as TurnStreamEvent)) as never);
   const items = iterateSource(source);
   try {
-    for await (const item of abortable(items, options.signal)) {
+    for await (const item of guarded(items, options.signal, idle, () => turn.result.eventCount)) {
       feed(turn, item);
       while (queue.length > 0) yield queue.shift() as TurnStreamEvent;
     }
@@ -68,9 +91,9 @@ export async function* iterateTurn(
   return result;
 }
 
-async function pump(source: StreamSource, turn: TurnParser, signal: AbortSignal | undefined): Promise<void> {
+async function pump(source: StreamSource, turn: TurnParser, signal: AbortSignal | undefined, idle: number | null): Promise<void> {
   try {
-    for await (const item of abortable(iterateSource(source), signal)) feed(turn, item);
+    for await (const item of guarded(iterateSource(source), signal, idle, () => turn.result.eventCount)) feed(turn, item);
   } catch (error) {
     fail(turn, error, signal);
   }
@@ -117,28 +140,47 @@ function isSdkStreamErrorEvent(error: unknown): error is Error & { error: unknow
   return error instanceof Error && error.name === 'APIError' && 'status' in error && error.status === undefined && 'error' in error;
 }
 
-/** Iterates, but stops at once when `signal` fires, even if the source is stuck waiting. */
-async function* abortable<T>(items: AsyncIterable<T> | Iterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  if (signal === undefined) {
+/**
+ * Iterates, but stops at once when `signal` fires or, for an asynchronous
+ * source, when no item arrives within `idle` ms — even if the source is stuck
+ * waiting. The idle timer runs only while waiting for the source, and is
+ * cleared when the iteration ends, so it never keeps the process alive.
+ */
+async function* guarded<T>(items: AsyncIterable<T> | Iterable<T>, signal: AbortSignal | undefined, idle: number | null, events: () => number): AsyncGenerator<T> {
+  const async = Symbol.asyncIterator in items;
+  if (signal === undefined && (idle === null || !async)) {
     yield* items;
     return;
   }
-  signal.throwIfAborted();
-  const iterator = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+  signal?.throwIfAborted();
+  const iterator = async ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+  let stop: (reason: unknown) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
   });
-  aborted.catch(() => {});
+  stopped.catch(() => {});
+  const onAbort = (): void => stop(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let waiting = false;
+  const timer =
+    idle !== null && async
+      ? setTimeout(() => {
+          if (waiting) stop(new SseError('stalled', `no data for ${idle} ms (idleTimeoutMs): the stream stalled after ${events()} events`, { eventIndex: events() }));
+        }, idle)
+      : null;
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      // A timer that fired while a listener ran is re-armed here: only the wait counts.
+      timer?.refresh();
+      waiting = true;
+      const next = await Promise.race([iterator.next(), stopped]);
+      waiting = false;
       if (next.done) return;
       yield next.value;
     }
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    if (timer !== null) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
     Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }

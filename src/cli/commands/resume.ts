@@ -6,7 +6,7 @@ import { FileCheckpointStore, readCheckpointFile, type Checkpoint } from '../../
 import { sdkCreateStream } from '../../controller/model.js';
 import type { ToolDecision } from '../../controller/tools.js';
 import type { ToolResult } from '../../controller/types.js';
-import { nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
+import { idleTimeoutOption, nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { EXIT, type Command } from '../io.js';
 import { finishRun, humanPrinter } from '../run-output.js';
@@ -26,6 +26,7 @@ its result.
   --tools FILE              the same tools module the run used (functions are not checkpointed)
   --max-continuations N     raise the continuation cap (e.g. after budget_exceeded); 0 allows none
   --deadline-ms N           a new deadline, counted from now, in ms (> 0)
+  --idle-timeout MS         as for run (default 120000; 0: no limit)
   --rerun ID                run the in-doubt tool call ID again, though it may have run (repeatable)
   --result ID=JSON          record JSON as the result of the in-doubt call ID without running it:
                             a JSON string (the result text) or {"content": …, "is_error": false}
@@ -119,6 +120,7 @@ export const resumeCommand: Command = {
       tools: { type: 'string' },
       'max-continuations': { type: 'string' },
       'deadline-ms': { type: 'string' },
+      'idle-timeout': { type: 'string' },
       rerun: { type: 'string', multiple: true },
       result: { type: 'string', multiple: true },
       'result-file': { type: 'string', multiple: true },
@@ -155,6 +157,7 @@ export const resumeCommand: Command = {
         ...(finished ? { createStream: () => Promise.reject(new Error('no request is needed')) } : { createStream: sdkCreateStream(clientFromEnv('resume', io.env)) }),
         checkpoint: new FileCheckpointStore({ path }),
         budgets: { maxContinuations, deadlineMs },
+        ...idleTimeoutOption('resume', values['idle-timeout']),
         decisions,
         signal: io.signal,
         ...observers(trace.options, live?.observer),

@@ -5,7 +5,7 @@ import { startRun } from '../../controller/controller.js';
 import { FileCheckpointStore } from '../../controller/journal.js';
 import { sdkCreateStream } from '../../controller/model.js';
 import type { MaxTokensPolicy, RunnableTool } from '../../controller/types.js';
-import { nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
+import { idleTimeoutOption, nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type Command } from '../io.js';
 import { finishRun, humanPrinter } from '../run-output.js';
@@ -31,6 +31,8 @@ repeating work. Ctrl-C stops the run cleanly and prints that command.
   --max-continuations N     cap on requests after the first; 0 allows none (default: no cap)
   --max-tokens-policy P     stop | continue | raise (default stop)
   --deadline-ms N           wall-clock deadline for the whole run, in ms (> 0)
+  --idle-timeout MS         a model stream that sends nothing for MS ms is stalled and
+                            retried (default 120000; 0: no limit)
   --checkpoint FILE         checkpoint file (default .turnstate/runs/<run id>.json)
   --json                    print one JSON object at the end:
                             {"status","stopReason","text","messages","usage","segments","dropped","error"}
@@ -100,6 +102,7 @@ export const runCommand: Command = {
       'max-continuations': { type: 'string' },
       'max-tokens-policy': { type: 'string' },
       'deadline-ms': { type: 'string' },
+      'idle-timeout': { type: 'string' },
       checkpoint: { type: 'string' },
       json: { type: 'boolean' },
       trace: { type: 'string' },
@@ -131,6 +134,7 @@ export const runCommand: Command = {
       maxTokensPolicy: (policy as MaxTokensPolicy | undefined) ?? 'stop',
       budgets: { maxContinuations, deadlineMs },
       signal: io.signal,
+      ...idleTimeoutOption('run', values['idle-timeout']),
       ...observers(trace.options, live?.observer),
     });
     const toolsPath = values.tools === undefined ? null : resolve(io.cwd, values.tools);
