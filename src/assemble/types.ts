@@ -57,7 +57,7 @@ export const INVALID_JSON_KEY = 'INVALID_JSON';
 export type Diagnostic = SkippedDiagnostic | BlockIndexRepaired;
 
 export interface SkippedDiagnostic {
-  readonly code: 'unknown_event_type' | 'unknown_delta_type' | 'unknown_sse_field' | 'invalid_sse_retry';
+  readonly code: 'unknown_event_type' | 'unknown_delta_type' | 'unknown_sse_field' | 'invalid_sse_retry' | 'cut_after_message_stop';
   readonly message: string;
   readonly eventIndex: number;
 }

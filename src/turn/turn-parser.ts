@@ -161,6 +161,11 @@ export class TurnParser {
           // A cut inside the final event (its data not yet JSON, or a character half sent) is
           // the stream ending early, as a proxy closing mid-event does: incomplete, so retried.
           if (!cutInsideEvent(error, this.#framer)) throw error;
+          // After message_stop the message is whole: a cut trailing event (a ping) loses nothing.
+          if (this.#state === 'complete') {
+            this.#diagnose({ code: 'cut_after_message_stop', message: `the input ended inside event ${this.#events}, after message_stop; that event is ignored`, eventIndex: this.#events });
+            return this.result;
+          }
           this.#raise('incomplete_stream', `the stream ended inside event ${this.#events}, before message_stop`, null);
         }
         if (this.#state !== 'complete') this.#raise('incomplete_stream', `the stream ended after ${this.#events} events, before message_stop`, null);

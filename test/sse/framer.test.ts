@@ -293,15 +293,18 @@ describe('SseFramer: errors', () => {
     }
   });
 
-  it('invalid_utf8 when the input ends inside a multibyte character (raised by end())', () => {
+  it('input that ends inside a multibyte character: invalid_utf8 from the framer; the turn calls it incomplete_stream (issue 6 C13)', () => {
     const framer = new SseFramer(() => {});
     framer.pushBytes(new Uint8Array([...enc('event: a\ndata: {"t":"'), 0xe6, 0x97]));
     expect(() => framer.end()).toThrow(SseError);
+    expect(framer.endedInsideEvent).toBe(true);
+    // The stream was cut inside an event, not sent broken: retried like any early end.
     const turn = new TurnParser();
     turn.write(new Uint8Array([...enc('event: a\ndata: {"t":"'), 0xf0, 0x9f, 0x98]));
     const result = turn.end();
-    expect(result.error).toBeInstanceOf(SseError);
-    expect(result.error?.code).toBe('invalid_utf8');
+    expect(result.error).toBeInstanceOf(StreamError);
+    expect(result.error?.code).toBe('incomplete_stream');
+    expect(result.error?.eventIndex).toBe(0);
   });
 });
 
