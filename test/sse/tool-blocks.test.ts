@@ -27,9 +27,9 @@ function stream(block: Obj, deltas: readonly string[] = []): Obj[] {
 const sse = (events: readonly Obj[]): string => events.map((e) => `event: ${String(e['type'])}\ndata: ${JSON.stringify(e)}\n\n`).join('');
 
 /** Both ways in: bytes, and already-parsed events (fresh copies, so nothing is shared between runs). */
-function bothWays(events: readonly Obj[]) {
-  const viaBytes = parseTurnSync(sse(events));
-  const turn = new TurnParser();
+function bothWays(events: readonly Obj[], options: { strict?: boolean } = {}) {
+  const viaBytes = parseTurnSync(sse(events), options);
+  const turn = new TurnParser(options);
   try {
     for (const e of structuredClone(events)) turn.writeEvent(e);
   } catch (error) {
@@ -100,8 +100,13 @@ describe('C16: the final input of a closed tool block must be an object', () => 
     ['a string', ['"x"']],
     ['null', ['null']],
     ['broken JSON', ['{"q":']],
-  ])('streamed input that is %s is invalid_tool_input', (_name, deltas) => {
-    for (const result of bothWays(stream(good['tool_use']!, deltas))) {
+  ])('streamed input that is %s is invalid_tool_input (server tool blocks; client tool_use with strict — without, it is reported in invalidToolInputs, issue 7 A3)', (_name, deltas) => {
+    const cases = [
+      ...bothWays(stream(good['server_tool_use']!, deltas)),
+      ...bothWays(stream(good['mcp_tool_use']!, deltas)),
+      ...bothWays(stream(good['tool_use']!, deltas), { strict: true }),
+    ];
+    for (const result of cases) {
       expect(result!.ok).toBe(false);
       expect(result!.error).toBeInstanceOf(StreamError);
       expect(result!.error?.code).toBe('invalid_tool_input');
