@@ -7,7 +7,7 @@
  *    Uint8Array chunks, and (b) a ≥ 2 MiB tool input in 16-unit
  *    input_json_deltas: turnstate vs the floor (TextDecoder + eventsource-parser
  *    + JSON.parse) vs the SDK's MessageStream and BetaMessageStream.
- * 2. Partial tool input: `partialToolInput: true` + an inputJson listener that
+ * 2. Partial tool input: an inputJson listener (jsonSnapshot) that
  *    reads the value on every delta, at 0.5/1/2/4 MiB: time per MiB must stay
  *    flat. The SDK's inputJson (a full re-parse per delta) only at 16–64 KiB.
  * 3. Peak memory on the 20 MiB stream, in child processes (bench/memory-child.ts).
@@ -204,11 +204,11 @@ async function throughput(stream: Stream): Promise<ThroughputRow> {
 // ---------------------------------------------------------------------------
 
 /** What a UI might do per delta: look at the value's shape and the long string's length (no copy). */
-function makeReader(): { listener: (partialJson: string, block: number, soFar: unknown) => void; reads: () => number } {
+function makeReader(): { listener: (partialJson: string, soFar: unknown) => void; reads: () => number } {
   let reads = 0;
   let sink = 0;
   return {
-    listener: (_partialJson, _block, soFar) => {
+    listener: (_partialJson, soFar) => {
       if (soFar === undefined) return;
       reads++;
       if (typeof soFar === 'object' && soFar !== null && !Array.isArray(soFar)) {
@@ -224,7 +224,7 @@ function makeReader(): { listener: (partialJson: string, block: number, soFar: u
 
 function runPartial(chunks: Chunks): Outcome {
   const reader = makeReader();
-  const outcome = runTurnstate(chunks, { partialToolInput: true, on: { inputJson: reader.listener } });
+  const outcome = runTurnstate(chunks, { on: { inputJson: reader.listener } });
   if (reader.reads() === 0) throw new Error('the inputJson listener never saw a partial value');
   return outcome;
 }
@@ -267,13 +267,13 @@ function flattening(): { kib: number; ms: number; msPerMiB: number }[] {
   return FLATTEN_KIB.map((kib) => {
     const stream = collect(`tool ${kib} KiB`, toolStreamEvents(toolInputJson(kib * 1024), TOOL_PIECE), TEXT_CHUNK);
     let sink = 0;
-    const listener = (_partialJson: string, _block: number, soFar: unknown): void => {
+    const listener = (_partialJson: string, soFar: unknown): void => {
       const content = (soFar as { content?: unknown } | undefined)?.content;
       if (typeof content === 'string') sink += content.slice(-16).length;
     };
     gc();
     const t0 = performance.now();
-    runTurnstate(stream.chunks, { partialToolInput: true, on: { inputJson: listener } });
+    runTurnstate(stream.chunks, { on: { inputJson: listener } });
     const ms = performance.now() - t0;
     if (sink === 0) throw new Error('the flattening listener never read a string');
     return { kib, ms, msPerMiB: ms / (kib / 1024) };
@@ -294,7 +294,7 @@ async function sdkPartial(): Promise<SdkPartialRow[]> {
   const streams = SDK_PARTIAL_KIB.map((kib) => ({ kib, stream: collect(`tool ${kib} KiB`, toolStreamEvents(toolInputJson(kib * 1024), TOOL_PIECE), TEXT_CHUNK) }));
   const sdkTask = (chunks: Chunks, beta: boolean) => async (): Promise<Outcome> => {
     const reader = makeReader();
-    const outcome = await runSdk(chunks, beta, (partialJson, soFar) => reader.listener(partialJson, 1, soFar));
+    const outcome = await runSdk(chunks, beta, (partialJson, soFar) => reader.listener(partialJson, soFar));
     if (reader.reads() === 0) throw new Error('the SDK inputJson listener never saw a value');
     return outcome;
   };
@@ -443,7 +443,7 @@ table([
   ...eventsIn.map((r) => [r.stream, `${ms(r.bytesMs)} ms`, `${ms(r.eventsMs)} ms`, `${ms(r.copyMs)} ms (${((100 * r.copyMs) / r.eventsMs).toFixed(1)}%)`, `${r.copied} of ${r.events}`]),
 ]);
 
-log(`\n[2] partial tool input: partialToolInput + inputJson listener reading the value every delta (${TOOL_PIECE}-unit deltas)`);
+log(`\n[2] partial tool input: inputJson listener reading jsonSnapshot the value every delta (${TOOL_PIECE}-unit deltas)`);
 const part = await partial();
 table([
   ['input', 'events', 'partial ms', 'ms/MiB', 'plain ms', 'plain ms/MiB'],

@@ -12,6 +12,7 @@ export type { StreamingMessage, DroppedBlock, DropReason, InvalidToolInput, Diag
 export { INVALID_JSON_KEY } from './assemble/types.js';
 export { IncrementalJsonParser, PartialJsonError } from './assemble/partial-json.js';
 export { TurnstateError, isTurnstateError } from './errors.js';
+export { ListenerError, type ListenerErrorCode } from './turn/errors.js';
 export { SseError, type SseErrorCode } from './sse/errors.js';
 export { StreamError, type StreamErrorCode } from '../machines/stream.errors.js';
 export { StopReasonError, type StopReasonErrorCode } from './assemble/errors.js';

@@ -78,6 +78,14 @@ export class MessageAssembler {
     return this.#message;
   }
 
+  /** The raw input JSON received so far for the open tool block ('' for any other block). */
+  openJson(): string {
+    const state = this.#open;
+    if (state === null || state.field !== 'json') return '';
+    this.#flush(state);
+    return state.json;
+  }
+
   start(event: BetaRawMessageStartEvent): void {
     const message = event.message as BetaMessage & Record<string, unknown>;
     for (const field of STOP_FIELDS) {

@@ -1,3 +1,4 @@
+import type { TurnstateError } from '../errors.js';
 import type { BetaContentBlock, BetaMessage, BetaStopReason } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 
 /** The three fields a stream leaves null until its closing `message_delta`. */
@@ -54,12 +55,22 @@ export interface InvalidToolInput {
 export const INVALID_JSON_KEY = 'INVALID_JSON';
 
 /** Something legal but noteworthy that was skipped or repaired; never silent. */
-export type Diagnostic = SkippedDiagnostic | BlockIndexRepaired;
+export type Diagnostic = SkippedDiagnostic | BlockIndexRepaired | ListenerFailed;
 
 export interface SkippedDiagnostic {
   readonly code: 'unknown_event_type' | 'unknown_delta_type' | 'unknown_sse_field' | 'invalid_sse_retry' | 'cut_after_message_stop';
   readonly message: string;
   readonly eventIndex: number;
+}
+
+/** A listener threw; parsing went on unchanged (see TurnParser). */
+export interface ListenerFailed {
+  readonly code: 'listener_failed';
+  readonly message: string;
+  /** The event being handled when it threw (0 before any). */
+  readonly eventIndex: number;
+  /** A `ListenerError` (`code` `listener_failed`, `listener`), the thrown value as its `cause`. */
+  readonly error: TurnstateError;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ListenerError } from '../turn/errors.js';
 import { randomUUID } from 'node:crypto';
 import type { BetaContentBlock, BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { createActor, type InspectionEvent, type Observer } from 'xstate';
@@ -207,7 +208,7 @@ export function initialRunState(options: RunOptions, now: number): RunState {
 }
 
 /** The result a finished state stands for. */
-export function resultFromState(state: RunState, error: ControllerError | null = null): RunResult {
+export function resultFromState(state: RunState, error: ControllerError | null = null, listenerErrors: readonly ListenerError[] = []): RunResult {
   const outcome = state.outcome;
   if (outcome === null) throw new Error('resultFromState: the run has not finished');
   const err = error ?? (outcome.error ? ControllerError.fromJSON(outcome.error) : null);
@@ -227,6 +228,7 @@ export function resultFromState(state: RunState, error: ControllerError | null =
     stopDetails: outcome.stopDetails,
     reason: outcome.reason,
     error: err,
+    listenerErrors,
     state,
   };
   if (err) {
@@ -530,10 +532,10 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
     }
     let result: RunResult;
     try {
-      result = resultFromState(state.outcome === null ? finish(state, 'failed', { error }) : state, error);
+      result = resultFromState(state.outcome === null ? finish(state, 'failed', { error }) : state, error, hub.listenerErrors);
     } catch (cause) {
       const fallback = new ControllerError('checkpoint_invalid', `the run's state cannot be reported: ${(cause as Error).message}`, { cause });
-      result = resultFromState(finish(initial, 'failed', { error: fallback }), fallback);
+      result = resultFromState(finish(initial, 'failed', { error: fallback }), fallback, hub.listenerErrors);
     }
     cleanup();
     hub.emit({ type: 'run_end', runId, at: now(), status: result.status, stopReason: result.stopReason, errorCode: result.error?.code ?? null });

@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { ListenerError } from '../turn/errors.js';
 import type { BudgetName, ControllerErrorCode } from './errors.js';
 import type { LeaseHolder, RequestKind, RunPhase, RunStatus, ToolResult } from './types.js';
 import type { UsageTotals } from './usage.js';
@@ -76,8 +77,9 @@ export interface EventHubContext {
 
 /**
  * Fans events out to callbacks, to async iterators, and to a JSONL file. A
- * listener that throws is isolated (caught), so an observer can never break
- * the run it observes. An iterator sees the events emitted after it was made.
+ * listener that throws is isolated (caught) and kept in `listenerErrors`, as
+ * TurnParser does with its listeners: an observer can never change the run it
+ * observes. An iterator sees the events emitted after it was made.
  *
  * The log file never crashes the process or fails the run: a log that cannot
  * be created or written (its path is a directory, the file system is
@@ -97,6 +99,8 @@ export class EventHub {
   #pendingFailure: unknown = null;
   #closed = false;
   readonly #any: boolean;
+  /** Callbacks that threw (at most 1000 kept). */
+  readonly listenerErrors: ListenerError[] = [];
 
   constructor(handlers: ControllerEventHandlers = {}, onEvent?: (event: ControllerEvent) => void, logFile?: string, context?: EventHubContext) {
     this.#handlers = handlers;
@@ -177,17 +181,21 @@ export class EventHub {
     const handler = this.#handlers[event.type] as ((event: ControllerEvent) => void) | undefined;
     try {
       handler?.(event);
-    } catch {
-      // observers never break the run
+    } catch (error) {
+      this.#failed(event, error);
     }
     for (const listener of this.#listeners) {
       try {
         listener(event);
-      } catch {
-        // observers never break the run
+      } catch (error) {
+        this.#failed(event, error);
       }
     }
     for (const queue of this.#iterators) queue.push(event);
+  }
+
+  #failed(event: ControllerEvent, cause: unknown): void {
+    if (this.listenerErrors.length < 1000) this.listenerErrors.push(new ListenerError(event.type, cause, { eventIndex: null, byteOffset: null }));
   }
 
   /** An async iterator over events; ends when the run ends. */

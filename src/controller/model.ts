@@ -110,8 +110,18 @@ export async function requestSegment(options: RequestSegmentOptions): Promise<Se
   }
   const { source, requestId } = sourceOf(stream);
   const on: NonNullable<ParseOptions['on']> = {};
-  if (options.onText) on.text = options.onText;
-  if (options.onBlock) on.contentBlock = options.onBlock;
+  // The controller's events carry the block index, which the SDK-ordered listeners do not: read it off the event.
+  const { onText, onBlock } = options;
+  if (onText || onBlock) {
+    let stopped = -1;
+    on.event = (event) => {
+      if (event.type === 'content_block_delta') {
+        const { delta, index } = event as { delta: { type: string; text?: string }; index: number };
+        if (onText && delta.type === 'text_delta') onText(delta.text as string, index);
+      } else if (event.type === 'content_block_stop') stopped = (event as { index: number }).index;
+    };
+    if (onBlock) on.contentBlock = (block) => onBlock(block, stopped);
+  }
   const parseOptions: ParseOptions = {
     signal,
     ...(options.onText || options.onBlock ? { on } : {}),

@@ -1,3 +1,4 @@
+import type { ListenerError } from '../turn/errors.js';
 import type {
   BetaContentBlock,
   BetaMessage,
@@ -279,6 +280,12 @@ export interface RunResult {
   /** For `incomplete`: why (`max_tokens`, `model_context_window_exceeded`, …). */
   reason: string | null;
   error: ControllerError | null;
+  /**
+   * Event callbacks (`on`, `onEvent`) that threw: each caught — the run went on
+   * exactly as if it had returned — and kept here (`listener_failed`, the
+   * controller event type as `listener`, the thrown value as `cause`). Not journaled.
+   */
+  listenerErrors: readonly ListenerError[];
   /** The final state, as the last checkpoint holds it. */
   state: RunState;
 }

@@ -61,7 +61,8 @@ export type TurnStreamEvent = {
 
 /**
  * The async-iterator interface: yields what listeners would receive, in
- * order, and returns the verdict.
+ * order and with their arguments (`{ type: 'text', args: [textDelta, textSnapshot] }`),
+ * and returns the verdict.
  *
  * ```ts
  * const it = iterateTurn(response);
@@ -75,7 +76,7 @@ export async function* iterateTurn(
   const idle = idleLimit(options.idleTimeoutMs);
   const turn = new TurnParser(options);
   const queue: TurnStreamEvent[] = [];
-  const names = options.only ?? (['text', 'thinking', 'citation', 'signature', 'inputJson', 'contentBlock', 'stop', 'message', 'diagnostic', 'error'] as const);
+  const names = options.only ?? (['text', 'thinking', 'citation', 'signature', 'compaction', 'inputJson', 'contentBlock', 'stop', 'message', 'diagnostic', 'error'] as const);
   for (const type of names) turn.on(type, ((...args: unknown[]) => queue.push({ type, args } as unknown as TurnStreamEvent)) as never);
   const items = iterateSource(source);
   try {

@@ -4,6 +4,7 @@ import type {
   BetaMessage,
   BetaRawContentBlockDeltaEvent,
   BetaStopReason,
+  BetaTextCitation,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { ErrorResponse } from '@anthropic-ai/sdk/resources/shared';
 import { deltaTable, expectedIn, fitsOpenBlock, stateName, streamMachine, toMachineEvent, type MachineEvent, type StreamContext } from '../../machines/stream.machine.js';
@@ -16,6 +17,7 @@ import { checkEvent, decodeEvent, type StreamEvent, type UnknownEvent } from '..
 import { SseError } from '../sse/errors.js';
 import { SseFramer } from '../sse/framer.js';
 import { ownEvent } from '../sse/own-event.js';
+import { ListenerError } from './errors.js';
 import type { TurnHandlers, TurnOptions, TurnResult, TurnSnapshot } from './types.js';
 
 /** The input ended inside an unfinished event, and that is what failed. */
@@ -34,7 +36,7 @@ const MAX_DIAGNOSTICS = 1000;
  * are built on it.
  *
  * ```ts
- * const turn = new TurnParser().on('text', (delta) => res.write(delta));
+ * const turn = new TurnParser().on('text', (textDelta) => res.write(textDelta));
  * for await (const chunk of body) turn.write(chunk);
  * const result = turn.end(); // result.ok, result.message, result.stopReason …
  * ```
@@ -43,12 +45,11 @@ const MAX_DIAGNOSTICS = 1000;
  * input goes wrong, and again on every later call; `end()` never throws.
  */
 export class TurnParser {
-  readonly #options: TurnOptions;
   readonly #framer: SseFramer;
   readonly #assembler: MessageAssembler;
   readonly #actor: Actor<typeof streamMachine>;
   readonly #listeners: Listeners = {
-    event: [], text: [], citation: [], thinking: [], signature: [], inputJson: [],
+    streamEvent: [], event: [], text: [], citation: [], thinking: [], signature: [], compaction: [], inputJson: [],
     contentBlock: [], stop: [], message: [], diagnostic: [], state: [], error: [],
   };
   readonly #trace: string[] = [];
@@ -63,12 +64,16 @@ export class TurnParser {
   #fromBytes = false;
   #error: TurnstateError | null = null;
   #ended = false;
+  /** The open tool block's input so far, parsed incrementally; made when an inputJson listener first needs it. */
   #input: IncrementalJsonParser | null = null;
+  /** The open tool block's input JSON broke: no partial value until the next block. */
+  #inputBroken = false;
+  /** The event being handled (for `blockIndex`). */
+  #current: StreamEvent | UnknownEvent | null = null;
   /** Whether anyone listens to deltas; when not, a fitting delta costs only its append. */
   #deltaListeners = false;
 
   constructor(options: TurnOptions = {}) {
-    this.#options = options;
     this.#fastPath = options.actorSteps !== 'every-event';
     this.#assembler = new MessageAssembler(() => this.#events, { strict: options.strict ?? false });
     this.#framer = new SseFramer(this.#onFrame, {
@@ -125,7 +130,14 @@ export class TurnParser {
 
   #countDeltaListeners(): void {
     const l = this.#listeners;
-    this.#deltaListeners = l.event.length + l.text.length + l.thinking.length + l.signature.length + l.citation.length + l.inputJson.length > 0;
+    this.#deltaListeners =
+      l.streamEvent.length + l.event.length + l.text.length + l.thinking.length + l.signature.length + l.citation.length + l.compaction.length + l.inputJson.length > 0;
+  }
+
+  /** The stream index of the block the event in hand belongs to (inside a listener), else null. */
+  get blockIndex(): number | null {
+    const index = (this.#current as { index?: unknown } | null)?.index;
+    return typeof index === 'number' ? index : null;
   }
 
   /** Feeds raw SSE bytes or text; chunks may split anything, even a UTF-8 character. */
@@ -230,6 +242,7 @@ export class TurnParser {
 
   #handle(event: StreamEvent | UnknownEvent): void {
     const index = this.#events++;
+    this.#current = event;
     const fast = this.#fastDeltas;
     if (fast !== null && event.type === 'content_block_delta' && fitsOpenBlock(this.#context, event as DeltaEvent, fast)) {
       // The machine would take its targetless `fitsOpenBlock` transition here; apply it without the step.
@@ -252,7 +265,7 @@ export class TurnParser {
       this.#state = after;
       this.#fastDeltas = this.#fastPath ? (deltaTable.get(after) ?? null) : null;
       this.#trace.push(after);
-      for (const listener of this.#listeners.state) listener(after);
+      this.#call('state', this.#listeners.state, after);
     }
     if (after === 'violated') {
       const code = snapshot.context.violation ?? 'unexpected_event';
@@ -271,66 +284,119 @@ export class TurnParser {
 
   #emitFor(event: StreamEvent | UnknownEvent, index: number): void {
     const l = this.#listeners;
-    for (const listener of l.event) listener(event, index);
+    if (l.event.length > 0) this.#call('event', l.event, event, index);
+    if (l.streamEvent.length > 0 && event.type !== 'ping' && event.type !== 'error') {
+      const snapshot = this.#assembler.current();
+      if (snapshot !== null) this.#call('streamEvent', l.streamEvent, event, snapshot);
+    }
     switch (event.type) {
       case 'content_block_delta': {
-        const { delta, index: block } = event as DeltaEvent;
+        const { delta } = event as DeltaEvent;
         switch (delta.type) {
           case 'text_delta':
-            for (const listener of l.text) listener(delta.text, block);
+            if (l.text.length > 0) this.#call('text', l.text, delta.text, this.#openBlock()['text'] as string);
             break;
           case 'thinking_delta':
-            for (const listener of l.thinking) listener(delta.thinking, block);
+            if (l.thinking.length > 0) this.#call('thinking', l.thinking, delta.thinking, this.#openBlock()['thinking'] as string);
             break;
           case 'signature_delta':
-            for (const listener of l.signature) listener(delta.signature, block);
+            if (l.signature.length > 0) this.#call('signature', l.signature, delta.signature);
             break;
           case 'citations_delta':
-            for (const listener of l.citation) listener(delta.citation, block);
+            if (l.citation.length > 0) this.#call('citation', l.citation, delta.citation, this.#openBlock()['citations'] as BetaTextCitation[]);
             break;
+          case 'compaction_delta': {
+            // As the SDK: only a compaction that produced content is announced.
+            const content = this.#openBlock()['content'];
+            if (l.compaction.length > 0 && typeof content === 'string' && content !== '') this.#call('compaction', l.compaction, content);
+            break;
+          }
           case 'input_json_delta':
-            if (l.inputJson.length > 0) this.#emitInput(delta.partial_json, block);
+            if (l.inputJson.length > 0) this.#call('inputJson', l.inputJson, delta.partial_json, this.#jsonSnapshot(delta.partial_json));
             break;
         }
         break;
       }
       case 'content_block_start':
-        this.#input = this.#options.partialToolInput ? new IncrementalJsonParser() : null;
+        this.#input = null;
+        this.#inputBroken = false;
         break;
       case 'content_block_stop': {
-        const message = this.#assembler.current();
-        const block = message?.content.at(-1);
-        if (block !== undefined) for (const listener of l.contentBlock) listener(block as BetaContentBlock, (event as { index: number }).index);
+        const block = this.#assembler.current()?.content.at(-1);
+        if (block !== undefined && l.contentBlock.length > 0) this.#call('contentBlock', l.contentBlock, block as BetaContentBlock);
         break;
       }
       case 'message_start':
       case 'message_delta': {
         // A prepopulated message_start makes the stop reason known, as message_delta does.
-        if (!this.#assembler.stopKnown) break;
-        const message = this.#assembler.current() as BetaMessage;
-        for (const listener of l.stop) listener(message.stop_reason, this.#assembler.dropped);
+        if (!this.#assembler.stopKnown || l.stop.length === 0) break;
+        this.#call('stop', l.stop, (this.#assembler.current() as BetaMessage).stop_reason, this.#assembler.dropped);
         break;
       }
-      case 'message_stop': {
-        const message = this.#assembler.current() as BetaMessage;
-        for (const listener of l.message) listener(message);
+      case 'message_stop':
+        if (l.message.length > 0) this.#call('message', l.message, this.#assembler.current() as BetaMessage);
         break;
+    }
+  }
+
+  /** The open block, every delta so far joined in. */
+  #openBlock(): Record<string, unknown> {
+    return this.#assembler.current()?.content.at(-1) as unknown as Record<string, unknown>;
+  }
+
+  /**
+   * The tool input parsed so far. The parser is made when first needed and
+   * caught up on what arrived before, then fed each piece once: linear.
+   * An empty buffer is `{}`, as the SDK has it.
+   */
+  #jsonSnapshot(partialJson: string): unknown {
+    if (this.#inputBroken) return undefined;
+    try {
+      if (this.#input === null) {
+        this.#input = new IncrementalJsonParser();
+        this.#input.write(this.#assembler.openJson());
+      } else {
+        this.#input.write(partialJson);
+      }
+      return this.#input.value ?? {};
+    } catch {
+      // Broken JSON is judged at content_block_stop; until then there is just no partial value.
+      this.#inputBroken = true;
+      this.#input = null;
+      return undefined;
+    }
+  }
+
+  /**
+   * Calls listeners so that none can change what is parsed: a throw is caught
+   * (the next listener still runs, the parse goes on) and reported as a
+   * `listener_failed` diagnostic. Listeners are read from a copy, so one that
+   * adds or removes listeners affects the next event, not this one.
+   */
+  #call<A extends unknown[]>(name: keyof TurnHandlers, list: readonly ((...args: A) => void)[], ...args: A): void {
+    const listeners = list.length === 1 ? list : list.slice();
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        this.#listenerFailed(name, error);
       }
     }
   }
 
-  #emitInput(partialJson: string, block: number): void {
-    let soFar: unknown;
-    if (this.#input !== null) {
-      try {
-        this.#input.write(partialJson);
-        soFar = this.#input.value;
-      } catch {
-        // Broken JSON is judged at content_block_stop; until then there is just no partial value.
-        this.#input = null;
-      }
+  #listenerFailed(name: keyof TurnHandlers, cause: unknown): void {
+    const eventIndex = this.#events === 0 ? null : this.#events - 1;
+    let byteOffset: number | null = null;
+    try {
+      byteOffset = this.eventByteOffset;
+    } catch {
+      // the offset is a courtesy; never let it fail the report
     }
-    for (const listener of this.#listeners.inputJson) listener(partialJson, block, soFar);
+    const error = new ListenerError(name, cause, { eventIndex, byteOffset });
+    const diagnostic: Diagnostic = { code: 'listener_failed', message: error.message, eventIndex: eventIndex ?? 0, error };
+    if (this.#diagnostics.length < MAX_DIAGNOSTICS) this.#diagnostics.push(diagnostic);
+    // A diagnostic listener that throws is recorded, not told about itself (no loop).
+    if (name !== 'diagnostic') this.#call('diagnostic', this.#listeners.diagnostic, diagnostic);
   }
 
   #diagnoseSkipped(received: MachineEvent): void {
@@ -346,7 +412,7 @@ export class TurnParser {
 
   #diagnose(diagnostic: Diagnostic): void {
     if (this.#diagnostics.length < MAX_DIAGNOSTICS) this.#diagnostics.push(diagnostic);
-    for (const listener of this.#listeners.diagnostic) listener(diagnostic);
+    this.#call('diagnostic', this.#listeners.diagnostic, diagnostic);
   }
 
   #raise(code: StreamErrorCode, message: string, got: string | null): never {
@@ -383,7 +449,7 @@ export class TurnParser {
     if (error instanceof StreamError && this.#assembler.stopKnown) error.stopReason = (error.partial as BetaMessage).stop_reason;
     this.#error = error;
     this.#actor.stop();
-    for (const listener of this.#listeners.error) listener(error);
+    this.#call('error', this.#listeners.error, error);
     return error;
   }
 }

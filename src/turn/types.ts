@@ -18,11 +18,6 @@ export interface TurnOptions {
   /** Largest SSE line or event, in characters, before `line_too_long`. Default 64 MiB. */
   readonly maxEventSize?: number;
   /**
-   * Parse tool input as it streams and pass the value so far to `inputJson`
-   * listeners. Linear in the input's total size. Default false.
-   */
-  readonly partialToolInput?: boolean;
-  /**
    * `boundaries` (default): the actor steps on every event that can change
    * state; deltas that fit the open block are applied by the same guard
    * without a step. `every-event`: every event is an actor step — slower,
@@ -35,29 +30,45 @@ export interface TurnOptions {
   readonly on?: Partial<TurnHandlers>;
 }
 
-/** What a stream tells its listeners, named as the SDK's MessageStream names them. */
+/**
+ * What a stream tells its listeners: the SDK MessageStream's names and
+ * argument order (`text(textDelta, textSnapshot)`, …), plus turnstate's own
+ * (`event`, `stop`, `diagnostic`, `state`, `error`). Snapshots are computed
+ * only for listeners that are registered. A listener that throws never changes
+ * what is parsed: the error is caught and reported as a `listener_failed`
+ * diagnostic (see the README, "Listeners that throw").
+ */
 export interface TurnHandlers {
-  /** Every event, once accepted by the machine. */
-  event(event: StreamEvent | UnknownEvent, eventIndex: number): void;
-  /** A text block grew. */
-  text(delta: string, blockIndex: number): void;
-  citation(citation: BetaTextCitation, blockIndex: number): void;
-  thinking(delta: string, blockIndex: number): void;
-  signature(signature: string, blockIndex: number): void;
+  /** Every event after message_start but pings (as the SDK's), with the message so far. */
+  streamEvent(event: StreamEvent | UnknownEvent, snapshot: StreamingMessage): void;
+  /** A text block grew: the delta, and the block's whole text so far. */
+  text(textDelta: string, textSnapshot: string): void;
+  /** A citation arrived: it, and the block's citations so far. */
+  citation(citation: BetaTextCitation, citationsSnapshot: BetaTextCitation[]): void;
+  thinking(thinkingDelta: string, thinkingSnapshot: string): void;
+  signature(signature: string): void;
+  /** A compaction block got its content (beta). */
+  compaction(compactedContent: string): void;
   /**
-   * A tool block's input grew. `inputSoFar` is the partially parsed input when
-   * `partialToolInput` is on (objects are updated in place), else undefined.
+   * A tool block's input grew: the raw piece, and the input parsed so far —
+   * by a linear incremental parser, so the value is one object updated in
+   * place (not a fresh object per delta, as the SDK's re-parse gives);
+   * `undefined` once the JSON is broken (judged at content_block_stop).
    */
-  inputJson(partialJson: string, blockIndex: number, inputSoFar: unknown): void;
+  inputJson(partialJson: string, jsonSnapshot: unknown): void;
   /** A block got its content_block_stop. */
-  contentBlock(block: BetaContentBlock, blockIndex: number): void;
-  /** The stop reason is known: message_delta arrived, or a message_start carried the finished message (programmatic tool calling). */
-  stop(stopReason: BetaStopReason | null, dropped: readonly DroppedBlock[]): void;
+  contentBlock(block: BetaContentBlock): void;
   /** message_stop arrived: the message is complete. */
   message(message: BetaMessage): void;
+  /** turnstate: every event, pings included, with its index in the stream. */
+  event(event: StreamEvent | UnknownEvent, eventIndex: number): void;
+  /** turnstate: the stop reason is known — message_delta arrived, or a message_start carried the finished message (programmatic tool calling) — and what max_tokens dropped. */
+  stop(stopReason: BetaStopReason | null, dropped: readonly DroppedBlock[]): void;
+  /** turnstate: something legal but noteworthy (an unknown event skipped, a listener that threw). */
   diagnostic(diagnostic: Diagnostic): void;
-  /** The machine moved to another state (names as the inspector shows them). */
+  /** turnstate: the machine moved to another state (names as the inspector shows them). */
   state(state: string): void;
+  /** turnstate: the turn failed (the typed error, with the partial message). */
   error(error: TurnstateError): void;
 }
 

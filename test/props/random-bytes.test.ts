@@ -18,7 +18,6 @@ const optionsArb: fc.Arbitrary<TurnOptions> = fc.record(
   {
     strict: fc.boolean(),
     actorSteps: fc.constantFrom('boundaries' as const, 'every-event' as const),
-    partialToolInput: fc.boolean(),
     maxEventSize: fc.integer({ min: 1, max: 400 }),
   },
   { requiredKeys: [] },
@@ -28,7 +27,7 @@ const optionsArb: fc.Arbitrary<TurnOptions> = fc.record(
 function run(input: Input, options: TurnOptions): TurnResult {
   const turn = new TurnParser(options);
   const noop = (): void => {};
-  turn.on('text', noop).on('thinking', noop).on('inputJson', noop).on('citation', noop).on('signature', noop);
+  turn.on('text', noop).on('thinking', noop).on('inputJson', noop).on('citation', noop).on('signature', noop).on('compaction', noop).on('streamEvent', noop);
   turn.on('contentBlock', noop).on('stop', noop).on('message', noop).on('diagnostic', noop).on('state', noop).on('error', noop).on('event', noop);
   const items: unknown[] = input.kind === 'events' ? input.events : input.chunks;
   let thrown: unknown = null;
