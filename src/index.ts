@@ -8,7 +8,7 @@
 export { TurnParser } from './turn/turn-parser.js';
 export { parseTurn, parseTurnSync, iterateTurn, type ParseOptions, type TurnStreamEvent } from './turn/parse.js';
 export type { TurnOptions, TurnHandlers, TurnSnapshot, TurnResult, CompleteTurn, FailedTurn } from './turn/types.js';
-export type { StreamingMessage, DroppedBlock, DropReason, InvalidToolInput, Diagnostic, SkippedDiagnostic, BlockIndexRepaired, StopFields } from './assemble/types.js';
+export type { StreamingMessage, DroppedBlock, DropReason, InvalidToolInput, Diagnostic, SkippedDiagnostic, BlockIndexRepaired, ListenerFailed, StopFields } from './assemble/types.js';
 export { INVALID_JSON_KEY } from './assemble/types.js';
 export { IncrementalJsonParser, PartialJsonError } from './assemble/partial-json.js';
 export { TurnstateError, isTurnstateError } from './errors.js';
