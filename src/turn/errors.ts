@@ -35,3 +35,25 @@ export function describe(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/**
+ * What a TurnStream's promises can say beyond the stream's own errors.
+ * Stable; new codes are only added.
+ *
+ * - `no_message`: the stream ended without a message (`finalMessage()`).
+ * - `no_text_block`: the final message has no text block (`finalText()`).
+ * - `no_response`: `withResponse()` on a stream made from a ReadableStream.
+ * - `request_failed`: the request threw something that is not an Error.
+ */
+export type TurnStreamErrorCode = 'no_message' | 'no_text_block' | 'no_response' | 'request_failed';
+
+/** A TurnStream was asked for something its stream did not produce. */
+export class TurnStreamError extends TurnstateError {
+  override readonly name = 'TurnStreamError';
+  readonly code: TurnStreamErrorCode;
+
+  constructor(code: TurnStreamErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -92,7 +92,8 @@ export async function* iterateTurn(
   return result;
 }
 
-async function pump(source: StreamSource, turn: TurnParser, signal: AbortSignal | undefined, idle: number | null): Promise<void> {
+/** Feeds a whole source into `turn`; what the source throws becomes the turn's typed error. */
+export async function pump(source: StreamSource, turn: TurnParser, signal: AbortSignal | undefined, idle: number | null): Promise<void> {
   try {
     for await (const item of guarded(iterateSource(source), signal, idle, () => turn.result.eventCount)) feed(turn, item);
   } catch (error) {
