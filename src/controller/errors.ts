@@ -52,7 +52,9 @@ export type ControllerErrorCode =
   | 'checkpoint_failed'
   | 'aborted'
   | 'run_locked'
-  | 'invalid_options';
+  | 'invalid_options'
+  /** TurnRunner: the conversation was changed while a run was in flight. */
+  | 'run_in_progress';
 
 /** Which cap of {@link Budgets} a `budget_exceeded` error is about. */
 export type BudgetName = 'continuations' | 'tool_calls' | 'tokens' | 'deadline';

@@ -33,6 +33,7 @@ export {
   type CheckpointStore,
   type FileCheckpointStoreOptions,
 } from './journal.js';
+export { toolRunner, TurnRunner, type RunnerParams } from './runner.js';
 export { sdkCreateStream, type SdkClient, type CreateStream, type ModelStream, type ParseTurn } from './model.js';
 export { toolDefinition, invokeTool, type ToolDecision } from './tools.js';
 export { emptyUsage, addUsage, sumUsage, normalizeUsage, totalTokens, type UsageTotals } from './usage.js';
