@@ -15,6 +15,8 @@ import { startFakeMessagesApi, type FakeMessagesApi } from '../../src/testing/in
 import { corpusFiles } from '../support/corpus.js';
 
 type Obs = unknown[];
+/** Messages of every error/abort seen, printed when a comparison fails. */
+const errorsSeen: string[] = [];
 /** What both kinds of stream offer the consumer (the SDK's surface). */
 interface Consumable {
   on(event: string, listener: (...args: any[]) => void): unknown;
@@ -64,7 +66,11 @@ async function consume(stream: Consumable, opts: { abortAfter?: number } = {}): 
   let lastJson: unknown = null;
   for (const name of LISTENERS) {
     stream.on(name, (...args: unknown[]) => {
-      if (name === 'error' || name === 'abort') return void obs.push([name]);
+      if (name === 'error' || name === 'abort') {
+        // The kind only: the error classes differ by design. The message goes to a side list, for a failing test's report.
+        errorsSeen.push(String((args[0] as Error)?.message));
+        return void obs.push([name]);
+      }
       if (aborted && name !== 'end') return; // after abort() the two may differ in what was already buffered
       if (name === 'inputJson') {
         // jsonSnapshot differs by design mid-string (see below): compared once the block's JSON is whole.
@@ -151,7 +157,7 @@ function dropInSuite(label: string, files: () => Recording[]) {
           // So are the beta-only fields message_delta can carry (usage.iterations, context_management, …).
           if (shape === 'messages' && (verdict.message.content.some((b) => b.type === 'compaction' || b.type.startsWith('mcp_')) || BETA_ONLY_FIELDS.test(new TextDecoder().decode(rec.bytes)))) continue;
           const { sdk, ours } = await observeBoth(rec, shape, (make) => consume(make()));
-          expect(ours, `${rec.name} (${shape})`).toEqual(sdk);
+          expect(ours, `${rec.name} (${shape}); errors: ${errorsSeen.slice(-3).join(' | ')}`).toEqual(sdk);
           compared++;
         }
       }
@@ -166,7 +172,7 @@ function dropInSuite(label: string, files: () => Recording[]) {
         const sdkFar = consume(BetaMessageStream.fromReadableStream(sdkStream('beta').toReadableStream()) as unknown as Consumable);
         const sdk = await sdkFar;
         const ours = await consume(TurnStream.fromReadableStream(ourStream('beta').toReadableStream()) as unknown as Consumable);
-        expect(ours, rec.name).toEqual(sdk);
+        expect(ours, `${rec.name}; errors: ${errorsSeen.slice(-3).join(' | ')}`).toEqual(sdk);
         // And across: the SDK's reader reads turnstate's wire format.
         const mixed = await consume(MessageStream.fromReadableStream(ourStream('messages').toReadableStream()) as unknown as Consumable);
         expect(mixed, `${rec.name} (SDK reading turnstate's stream)`).toEqual(await consume(MessageStream.fromReadableStream(sdkStream('messages').toReadableStream()) as unknown as Consumable));
