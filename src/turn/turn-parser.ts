@@ -114,13 +114,13 @@ export class TurnParser {
     }
   }
 
-  on<K extends keyof TurnHandlers>(name: K, handler: TurnHandlers[K]): this {
+  on<K extends keyof TurnHandlers>(name: K, handler: NoInfer<TurnHandlers[K]>): this {
     this.#listeners[name].push(handler);
     this.#countDeltaListeners();
     return this;
   }
 
-  off<K extends keyof TurnHandlers>(name: K, handler: TurnHandlers[K]): this {
+  off<K extends keyof TurnHandlers>(name: K, handler: NoInfer<TurnHandlers[K]>): this {
     const list = this.#listeners[name];
     const at = list.indexOf(handler);
     if (at !== -1) list.splice(at, 1);

@@ -223,15 +223,15 @@ export class TurnStream implements AsyncIterable<Event> {
     this.controller.abort();
   }
 
-  on<E extends Name>(event: E, listener: TurnStreamEvents[E]): this {
+  on<E extends Name>(event: E, listener: NoInfer<TurnStreamEvents[E]>): this {
     return this.#add(event, listener, false);
   }
 
-  once<E extends Name>(event: E, listener: TurnStreamEvents[E]): this {
+  once<E extends Name>(event: E, listener: NoInfer<TurnStreamEvents[E]>): this {
     return this.#add(event, listener, true);
   }
 
-  off<E extends Name>(event: E, listener: TurnStreamEvents[E]): this {
+  off<E extends Name>(event: E, listener: NoInfer<TurnStreamEvents[E]>): this {
     const list = this.#listeners[event];
     const at = list?.findIndex((l) => l.listener === listener) ?? -1;
     if (at >= 0) list!.splice(at, 1);
