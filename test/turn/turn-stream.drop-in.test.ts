@@ -151,7 +151,7 @@ function dropInSuite(label: string, files: () => Recording[]) {
       let compared = 0;
       for (const rec of files()) {
         const verdict = verdictOf(rec.bytes);
-        if (!verdict.ok || verdict.dropped.length > 0) continue;
+        if (!verdict.ok || verdict.dropped.length > 0 || verdict.invalidToolInputs.length > 0) continue;
         for (const shape of ['messages', 'beta'] as const) {
           // Beta-only blocks: the non-beta accumulator ignores compaction deltas and mcp_tool_use input; turnstate assembles them as the beta one does.
           // So are the beta-only fields message_delta can carry (usage.iterations, context_management, …).
@@ -167,7 +167,7 @@ function dropInSuite(label: string, files: () => Recording[]) {
     it('toReadableStream() → fromReadableStream(): identical observations on the far side', async () => {
       for (const rec of files()) {
         const verdict = verdictOf(rec.bytes);
-        if (!verdict.ok || verdict.dropped.length > 0) continue;
+        if (!verdict.ok || verdict.dropped.length > 0 || verdict.invalidToolInputs.length > 0) continue;
         body = rec.bytes;
         const sdkFar = consume(BetaMessageStream.fromReadableStream(sdkStream('beta').toReadableStream()) as unknown as Consumable);
         const sdk = await sdkFar;
@@ -182,7 +182,7 @@ function dropInSuite(label: string, files: () => Recording[]) {
     it('abort() mid-stream: the same observations up to the abort, then abort and end; every promise rejects', async () => {
       for (const rec of files()) {
         const verdict = verdictOf(rec.bytes);
-        if (!verdict.ok || verdict.dropped.length > 0 || verdict.eventCount < 6) continue;
+        if (!verdict.ok || verdict.dropped.length > 0 || verdict.invalidToolInputs.length > 0 || verdict.eventCount < 6) continue;
         const { sdk, ours } = await observeBoth(rec, 'beta', (make) => consume(make(), { abortAfter: 4 }));
         expect(ours, rec.name).toEqual(sdk);
         expect(ours).toContainEqual(['abort']);
@@ -241,6 +241,20 @@ describe('drop-in: where turnstate is deliberately not the SDK', () => {
     expect(sdk).toContain('tool_use');
     expect(ours).toEqual(sdk.filter((t) => t !== 'tool_use'));
     expect(stream.result?.dropped.map((d) => d.reason)).toEqual(['unclosed']);
+  });
+
+  it('fine-grained tool streaming with input that is not JSON: turnstate assembles and reports it, the SDK fails the stream', async () => {
+    const cases = recordings.filter((r) => verdictOf(r.bytes).invalidToolInputs.length > 0);
+    expect(cases.length).toBeGreaterThan(0);
+    for (const rec of cases) {
+      body = rec.bytes;
+      const sdk = await client.beta.messages.stream(params).finalMessage().then(() => 'resolved', () => 'rejected');
+      const stream = streamMessage(client.beta, params);
+      const message = await stream.finalMessage();
+      expect(sdk, rec.name).toBe('rejected');
+      expect(message.stop_reason).toBe('tool_use');
+      expect(stream.result?.invalidToolInputs.length).toBeGreaterThan(0);
+    }
   });
 
   it('invalid streams: turnstate rejects every promise with its typed error and the partial, whatever the SDK does', async () => {
