@@ -42,6 +42,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'draw the stream or continuation machine (mermaid, dot, svg, json) from its definition',
     load: async () => (await import('./commands/diagram.js')).diagramCommand,
   },
+  {
+    name: 'record',
+    summary: 'a loopback proxy that records every response byte-exact into a cassette directory',
+    load: async () => (await import('./commands/record.js')).recordCommand,
+  },
 ];
 
 function help(): string {

@@ -8,3 +8,6 @@ export { messageEvents, eventsToSse, sseFromMessage, truncatedSse, errorAfterSse
 export { scriptedModel, type ScriptedModel, type ScriptedModelOptions, type ScriptedReply } from './scripted-model.js';
 export { loadRecording, loadRecordingBytes, recordingNames } from './recordings.js';
 export { TestingError, type TestingErrorCode } from './errors.js';
+export { paramsHash, normaliseParams, loadCassette, loadCassetteDir, type Cassette, type CassetteMeta, type NormaliseOptions } from './cassette.js';
+export { startRecordingProxy, DEFAULT_UPSTREAM, type RecordingProxy, type RecordingProxyOptions } from './record-proxy.js';
+export { recordingFetch, type RecordingFetch, type RecordingFetchOptions } from './record-fetch.js';
