@@ -47,6 +47,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'a loopback proxy that records every response byte-exact into a cassette directory',
     load: async () => (await import('./commands/record.js')).recordCommand,
   },
+  {
+    name: 'serve',
+    summary: 'replay a cassette directory as a fake Messages API, optionally broken on purpose',
+    load: async () => (await import('./commands/serve.js')).serveCommand,
+  },
 ];
 
 function help(): string {

@@ -11,3 +11,6 @@ export { TestingError, type TestingErrorCode } from './errors.js';
 export { paramsHash, normaliseParams, loadCassette, loadCassetteDir, type Cassette, type CassetteMeta, type NormaliseOptions } from './cassette.js';
 export { startRecordingProxy, DEFAULT_UPSTREAM, type RecordingProxy, type RecordingProxyOptions } from './record-proxy.js';
 export { recordingFetch, type RecordingFetch, type RecordingFetchOptions } from './record-fetch.js';
+export { startCassetteServer, type CassetteServer, type CassetteServerOptions, type ServedResponse } from './serve.js';
+export { type ChaosRule } from './chaos.js';
+export { type MatchMode, type MatchOptions } from './serve-match.js';
