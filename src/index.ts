@@ -13,7 +13,7 @@ export { INVALID_JSON_KEY } from './assemble/types.js';
 export { IncrementalJsonParser, PartialJsonError } from './assemble/partial-json.js';
 export { TurnstateError, isTurnstateError } from './errors.js';
 export { ListenerError, TurnStreamError, type ListenerErrorCode, type TurnStreamErrorCode } from './turn/errors.js';
-export { TurnStream, type TurnStreamEvents } from './turn/turn-stream.js';
+export { TurnStream, type TurnStreamEvents, type TurnStreamOptions } from './turn/turn-stream.js';
 export { streamMessage, type MessagesClient, type StreamMessageParams, type StreamMessageOptions } from './turn/stream-message.js';
 export { SseError, type SseErrorCode } from './sse/errors.js';
 export { StreamError, type StreamErrorCode } from '../machines/stream.errors.js';

@@ -6,9 +6,8 @@
  * forwards first and hands the same chunk over; the recorder keeps a
  * reference and the arrival time, nothing more, until the end.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { TestingError } from './errors.js';
 import {
   CASSETTE_FORMAT,
@@ -203,8 +202,8 @@ export class Recorder {
       const scrubbed = scrub.deep(meta) as CassetteMeta;
       // One line per chunk and per event pair: the same JSON value, readable.
       const final = `${JSON.stringify({ ...scrubbed, redactions: scrub.count }, null, 1).replace(PAIR, '[$1, $2]')}\n`;
-      await writeFileAtomic(join(this.options.dir, bodyName), Buffer.from(body.buffer, body.byteOffset, body.byteLength), { fsync: false });
-      await writeFileAtomic(join(this.options.dir, `${base}${META_SUFFIX}`), final, { fsync: false });
+      await replaceFile(join(this.options.dir, bodyName), body);
+      await replaceFile(join(this.options.dir, `${base}${META_SUFFIX}`), final);
       this.options.onRecorded?.(JSON.parse(final) as CassetteMeta, join(this.options.dir, `${base}${META_SUFFIX}`));
     };
 
@@ -273,5 +272,22 @@ function readJson(raw: Uint8Array) {
     };
   } catch {
     return { stopReason: null, errorType: null, events: [] as [string, number][] };
+  }
+}
+
+/**
+ * Writes `path` whole or not at all: a reader (a replaying test) never sees
+ * half a recording. fs.writeFile loops over short writes itself, unlike
+ * write-file-atomic 7, which is why that package is gone. No fsync: a
+ * recording lost to a power cut is recorded again, not a broken promise.
+ */
+async function replaceFile(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(temp, data);
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw error;
   }
 }

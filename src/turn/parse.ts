@@ -25,7 +25,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 /** setTimeout's largest delay; above it Node fires after 1 ms, so longer limits are no limit. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function idleLimit(value: number | undefined): number | null {
+/** @internal The idle limit in ms, or null for none; a RangeError for a value that is no limit at all. */
+export function idleLimit(value: number | undefined): number | null {
   const ms = value ?? DEFAULT_IDLE_TIMEOUT_MS;
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) throw new RangeError(`idleTimeoutMs must be a number of milliseconds ≥ 0 (0 or Infinity: no limit), not ${String(value)}`);
   return ms === 0 || ms > MAX_TIMER_MS ? null : ms;

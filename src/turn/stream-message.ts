@@ -1,7 +1,6 @@
 import type { MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { BetaMessageParam, MessageCreateParamsBase as BetaMessageCreateParamsBase } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import { TurnStream } from './turn-stream.js';
-import type { TurnOptions } from './types.js';
+import { TurnStream, type TurnStreamOptions } from './turn-stream.js';
 
 /**
  * What `streamMessage` needs of a client: `client` itself (`client.messages`)
@@ -19,8 +18,8 @@ export type StreamMessageParams = Omit<BetaMessageCreateParamsBase, 'stream'> | 
 /** The SDK's request options (headers, timeout, maxRetries, signal…), plus turnstate's parser options. */
 export interface StreamMessageOptions {
   readonly signal?: AbortSignal | null | undefined;
-  /** turnstate's options for the parse (`strict`, `maxEventSize`, …). */
-  readonly turnstate?: TurnOptions;
+  /** turnstate's options for the parse (`strict`, `maxEventSize`, `idleTimeoutMs`, …). */
+  readonly turnstate?: TurnStreamOptions;
   readonly [option: string]: unknown;
 }
 

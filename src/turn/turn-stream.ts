@@ -11,7 +11,7 @@ import type { StreamEvent, UnknownEvent } from '../sse/events.js';
 import type { StreamSource } from '../sse/sources.js';
 import { ListenerError, TurnStreamError } from './errors.js';
 import { asParsedMessage, ndjsonEvents, ndjsonReadable, serializeEvent } from './ndjson.js';
-import { pump } from './parse.js';
+import { idleLimit, pump, type ParseOptions } from './parse.js';
 import { TurnParser } from './turn-parser.js';
 import type { TurnHandlers, TurnOptions, TurnResult } from './types.js';
 
@@ -59,6 +59,9 @@ export type OpenResponse = (signal: AbortSignal) => Promise<Response>;
  * — and gets the grammar, the stop-reason guard and the max_tokens drop.
  * Made by {@link streamMessage} or {@link TurnStream.fromReadableStream}.
  */
+/** turnstate's options for a {@link TurnStream}: the parser's, and how long the source may stall. */
+export type TurnStreamOptions = TurnOptions & Pick<ParseOptions, 'idleTimeoutMs'>;
+
 export class TurnStream implements AsyncIterable<Event> {
   /** The request's messages, then each message received (as the SDK keeps them). */
   messages: BetaMessageParam[] = [];
@@ -66,6 +69,7 @@ export class TurnStream implements AsyncIterable<Event> {
   controller: AbortController = new AbortController();
 
   readonly #options: TurnOptions;
+  readonly #idle: number | null;
   readonly #listeners: { [E in Name]?: Entry[] } = {};
   readonly #raw: ((event: Event) => void)[] = [];
   readonly #failures: Diagnostic[] = [];
@@ -85,7 +89,8 @@ export class TurnStream implements AsyncIterable<Event> {
   #rejectDone!: (error: unknown) => void;
 
   /** @internal Use {@link streamMessage} or {@link TurnStream.fromReadableStream}. */
-  constructor(options: TurnOptions = {}) {
+  constructor(options: TurnStreamOptions = {}) {
+    this.#idle = idleLimit(options.idleTimeoutMs);
     this.#options = options;
     this.#connected = new Promise((resolve, reject) => {
       this.#resolveConnected = resolve;
@@ -101,7 +106,7 @@ export class TurnStream implements AsyncIterable<Event> {
   }
 
   /** A stream read back from `toReadableStream()` (newline-delimited JSON events), e.g. in a browser. */
-  static fromReadableStream(stream: ReadableStream, options: TurnOptions = {}): TurnStream {
+  static fromReadableStream(stream: ReadableStream, options: TurnStreamOptions = {}): TurnStream {
     const runner = new TurnStream(options);
     runner._run(async () => {
       runner._connected(null);
@@ -160,7 +165,7 @@ export class TurnStream implements AsyncIterable<Event> {
     });
     if (this.#raw.length > 0) this.#forwardRaw(turn);
     for (const name of FROM_PARSER) if (this.#listeners[name]?.length) this.#forward(turn, name);
-    await pump(source, turn, this.controller.signal);
+    await pump(source, turn, this.controller.signal, this.#idle);
     const result = turn.end();
     this.#result = result;
     if (!result.ok) throw result.error;

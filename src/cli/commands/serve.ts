@@ -4,7 +4,7 @@ import { startCassetteServer } from '../../testing/serve.js';
 import type { ChaosRule } from '../../testing/chaos.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT, UsageError, type Command } from '../io.js';
-import { portOption, untilInterrupted } from './record.js';
+import { portOption, untilStopped } from './record.js';
 
 const HELP = `Usage: turnstate serve DIR [--port N] [--realtime | --speed X] [--lockdown]
                        [--match params|order] [--ignore FIELD]... [chaos options]
@@ -98,7 +98,7 @@ export const serveCommand: Command = {
       throw error;
     }
     io.stdout(`turnstate serve: ${server.cassettes.length} recordings from ${dir}${values.lockdown ? ', lockdown' : ''}\nexport ANTHROPIC_BASE_URL=${server.url}\n`);
-    await untilInterrupted();
+    await untilStopped(io);
     await server.close();
     for (const m of server.mismatches) io.stderr(`${m}\n`);
     io.stdout(`turnstate serve: stopped; ${server.served.length} served, ${server.mismatches.length} refused\n`);
