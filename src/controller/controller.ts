@@ -29,7 +29,7 @@ import {
 } from './journal.js';
 import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn, type SdkClient } from './model.js';
 import { DEFAULT_RETRY } from './retry.js';
-import { nonNegativeSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
+import { nonNegativeSetting, raiseFactorSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
 import { batchCalls, finish, requestParams } from './steps.js';
 import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision } from './tools.js';
 import type { MaxTokensPolicy, RequestParams, RetrySettings, RunnableTool, RunResult, RunSettings, RunState } from './types.js';
@@ -177,7 +177,7 @@ export function initialRunState(options: RunOptions, now: number): RunState {
   const settings: RunSettings = {
     maxTokensPolicy: options.maxTokensPolicy ?? DEFAULTS.maxTokensPolicy,
     maxTokensCeiling: options.maxTokensCeiling ?? DEFAULTS.maxTokensCeiling,
-    maxTokensRaiseFactor: options.maxTokensRaiseFactor ?? DEFAULTS.maxTokensRaiseFactor,
+    maxTokensRaiseFactor: raiseFactorSetting(options.maxTokensRaiseFactor ?? DEFAULTS.maxTokensRaiseFactor),
     budgets: resolveBudgets(options.budgets, now),
     stuckLoopThreshold: options.stuckLoopThreshold ?? DEFAULTS.stuckLoopThreshold,
     toolConcurrency: options.toolConcurrency ?? DEFAULTS.toolConcurrency,

@@ -43,6 +43,17 @@ export function nonNegativeSetting(value: unknown, what: string, integer = false
   return value;
 }
 
+/**
+ * The `raise` policy's growth factor: a finite number > 1. NaN would make the next `max_tokens` NaN, ≤ 1 would
+ * grow it by one token a time, and Infinity cannot be checkpointed (JSON has none).
+ */
+export function raiseFactorSetting(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 1) {
+    throw new ControllerError('invalid_options', `maxTokensRaiseFactor must be a finite number > 1, got ${describe(value)}`);
+  }
+  return value;
+}
+
 export function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);

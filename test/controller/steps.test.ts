@@ -1,0 +1,126 @@
+/**
+ * The state changes of src/controller/steps.ts, seen through the public result, the requests sent and the
+ * journal as loaded back from disk.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileCheckpointStore, MemoryCheckpointStore, startResume, startRun, type Checkpoint, type CheckpointStore, type ResumeOptions, type RunResult } from '../../src/controller/index.js';
+import { scriptedModel, type ScriptedReply } from '../../src/testing/index.js';
+import { echoTool, runScripted, text, toolUse } from './helpers.js';
+
+const asCheckpoint = (result: RunResult): Checkpoint => ({ format: 'turnstate.checkpoint', version: 2, seq: 1000, savedAt: '', state: result.state });
+
+/** The state a failed run ends in goes on when resumed: a final failure would hand its old result back instead. */
+async function resumesFrom(result: RunResult, options: Partial<ResumeOptions> = {}) {
+  const model = scriptedModel([text('went on')]);
+  const again = await startResume(asCheckpoint(result), { tools: [echoTool()], createStream: model.createStream, checkpoint: false, ...options }).settled;
+  return { again, requests: model.requests };
+}
+
+describe('resumable failures', () => {
+  it('request_failed (createStream threw) keeps the phase: a resume re-issues the request', async () => {
+    const { result } = await runScripted([{ throws: new Error('HTTP 529 after the client retries') }]);
+    expect(result.status).toBe('failed');
+    expect(result.error?.code).toBe('request_failed');
+    expect(result.state.phase).toBe('requesting');
+    const { again, requests } = await resumesFrom(result);
+    expect(requests).toHaveLength(1);
+    expect(again.status).toBe('completed');
+    expect(again.text).toBe('went on');
+  });
+
+  it('stream_failed (a response that breaks the grammar) keeps the phase: a resume re-issues the request', async () => {
+    const bad = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}\n\n';
+    const { result } = await runScripted([{ sse: bad }]);
+    expect(result.error?.code).toBe('stream_failed');
+    expect(result.state.phase).toBe('requesting');
+    const { again, requests } = await resumesFrom(result);
+    expect(requests).toHaveLength(1);
+    expect(again.text).toBe('went on');
+  });
+
+  it('checkpoint_failed keeps the phase: a resume from that state goes on', async () => {
+    const inner = new MemoryCheckpointStore();
+    let saves = 0;
+    const failing: CheckpointStore = {
+      load: (runId) => inner.load(runId),
+      acquire: async (runId) => {
+        const lease = await inner.acquire(runId);
+        return {
+          ...lease,
+          save: async (checkpoint) => {
+            if (++saves === 2) throw new Error('ENOSPC: no space left on device');
+            return lease.save(checkpoint);
+          },
+        };
+      },
+    };
+    let runs = 0;
+    const tool = echoTool('echo', { run: () => String(++runs) });
+    const model = scriptedModel([toolUse([{ id: 'toolu_1', name: 'echo' }]), text('never')]);
+    const result = await startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', tools: [tool], createStream: model.createStream, checkpoint: failing }).settled;
+    expect(result.error?.code).toBe('checkpoint_failed');
+    expect(runs).toBe(0); // the `started` record never became durable, so the tool did not run
+    // the failed write was the `started` record, so the call is in doubt (the in-memory state is not a journal)
+    expect(result.state.phase).toBe('running_tools');
+    expect(result.state.toolCalls.map((c) => [c.id, c.status])).toEqual([['toolu_1', 'started']]);
+    const { again } = await resumesFrom(result, { decisions: { toolu_1: 'rerun' } });
+    expect(again.status).toBe('completed');
+    expect(again.toolCalls.map((c) => [c.id, c.status])).toEqual([['toolu_1', 'done']]);
+  });
+
+  it('a final failure (stuck_loop) ends the run: resuming its state hands back the same result without a request', async () => {
+    const same = (k: number) => toolUse([{ id: `t${k}`, name: 'echo', input: { a: 1 } }]);
+    const { result } = await runScripted([same(1), same(2)], { tools: [echoTool()], stuckLoopThreshold: 2 });
+    expect(result.error?.code).toBe('stuck_loop');
+    expect(result.state.phase).toBe('done');
+    const { again, requests } = await resumesFrom(result);
+    expect(requests).toHaveLength(0);
+    expect(again.error?.code).toBe('stuck_loop');
+  });
+});
+
+describe('a tool_use stop with server tool calls only', () => {
+  it('sends no user message (no empty tool_result turn): the next request ends with the assistant turn', async () => {
+    const search = { type: 'server_tool_use' as const, id: 'srvtoolu_9', name: 'web_search', input: { query: 'weather' } };
+    const { result, requests } = await runScripted([{ content: [{ type: 'text', text: 'Let me look.' }, search], stopReason: 'tool_use' }, text('Sunny.')]);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.messages).toEqual([
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Let me look.' }, { type: 'server_tool_use', id: 'srvtoolu_9', name: 'web_search', input: { query: 'weather' } }] },
+    ]);
+    expect(result.status).toBe('completed');
+    expect(result.toolCalls).toEqual([]);
+    expect(result.segments.map((s) => s.kind)).toEqual(['initial', 'tool_results']);
+  });
+});
+
+describe('the journal, loaded back', () => {
+  it('keeps each segment’s stop sequence, message id and model, and each tool call’s segment', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-steps-'));
+    const script: ScriptedReply[] = [
+      { ...toolUse([{ id: 'toolu_a', name: 'echo', input: { n: 1 } }]), id: 'msg_first', model: 'claude-model-one' },
+      { ...toolUse([{ id: 'toolu_b', name: 'echo', input: { n: 2 } }, { id: 'toolu_c', name: 'echo', input: { n: 3 } }]), id: 'msg_second', model: 'claude-model-two' },
+      text('```ts\ncode', 'stop_sequence', { stopSequence: '```', id: 'msg_third', model: 'claude-model-three' }),
+    ];
+    const model = scriptedModel(script);
+    const store = new FileCheckpointStore({ dir });
+    const result = await startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', tools: [echoTool()], createStream: model.createStream, checkpoint: store, runId: 'run_fields' }).settled;
+    expect(result.status).toBe('stopped');
+    const loaded = await new FileCheckpointStore({ dir }).load('run_fields');
+    const segments = loaded!.state.segments.map((s) => ({ index: s.index, kind: s.kind, stopReason: s.stopReason, stopSequence: s.stopSequence, messageId: s.messageId, model: s.model }));
+    expect(segments).toEqual([
+      { index: 0, kind: 'initial', stopReason: 'tool_use', stopSequence: null, messageId: 'msg_first', model: 'claude-model-one' },
+      { index: 1, kind: 'tool_results', stopReason: 'tool_use', stopSequence: null, messageId: 'msg_second', model: 'claude-model-two' },
+      { index: 2, kind: 'tool_results', stopReason: 'stop_sequence', stopSequence: '```', messageId: 'msg_third', model: 'claude-model-three' },
+    ]);
+    expect(loaded!.state.toolCalls.map((c) => [c.id, c.segment])).toEqual([
+      ['toolu_a', 0],
+      ['toolu_b', 1],
+      ['toolu_c', 1],
+    ]);
+    expect(loaded!.state.outcome).toMatchObject({ status: 'stopped', stopReason: 'stop_sequence', stopSequence: '```' });
+  });
+});
