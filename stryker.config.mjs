@@ -1,6 +1,7 @@
 // Mutation testing of the core (issue 13): `npm run test:mutation`. Not part of `npm test` or CI: even with
 // ignoreStatic a full run takes far longer than a test run on a small machine. Measure one file with
-// `STRYKER_TESTS=test/assemble/partial-json.test.ts npx stryker run --mutate src/assemble/partial-json.ts`; the incremental file makes a re-run after a change
+// `STRYKER_TESTS=test/assemble/partial-json.test.ts nice -n 19 npx stryker run --mutate src/assemble/partial-json.ts --concurrency 1`
+// (STRYKER_TESTS is one glob; braces list several files); the incremental file makes a re-run after a change
 // re-test only the mutants whose code or covering tests changed.
 // Mutants judged equivalent (no observable change) are listed in stryker.equivalent-mutants.md.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -19,7 +20,14 @@ export default {
     'src/sse/framer.ts',
     'src/controller/steps.ts',
     'src/controller/budget.ts',
-    // TODO: add the journal files (the fault-tolerant journal) once they have landed.
+    // The journal: the delta (what a record holds, how load rebuilds the state), the writer (numbering, coalescing,
+    // fail-once), the file store (append, truncate-back, compaction, the reader) and the lease (one owner).
+    // Not schema.ts (a zod declaration: module-level, so static mutants, and its checks are zod's), fs.ts (thin
+    // wrappers over node:fs, faulted by injection) or store.ts (the in-memory store tests use).
+    'src/controller/journal/delta.ts',
+    'src/controller/journal/writer.ts',
+    'src/controller/journal/file-store.ts',
+    'src/controller/journal/lease.ts',
   ],
   // Static mutants (module-level constants) re-run the whole suite per mutant: a full run took ~110 min here with them.
   ignoreStatic: true,

@@ -59,8 +59,9 @@ describe('budgets', () => {
 
   it('deadline: aborts the stream in flight cleanly and reports the budget', async () => {
     const started = Date.now();
-    const { result } = await runScripted([toolUse([{ id: 't1', name: 'echo' }]), { hang: true }], { tools: [echoTool()], budgets: { deadlineMs: 80 } });
-    expect(Date.now() - started).toBeLessThan(2000);
+    // The deadline has to outlast the first request and its tool: 80 ms did not under Stryker's instrumentation.
+    const { result } = await runScripted([toolUse([{ id: 't1', name: 'echo' }]), { hang: true }], { tools: [echoTool()], budgets: { deadlineMs: 1_000 } });
+    expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.status).toBe('budget_exceeded');
     expect(result.error?.budget).toBe('deadline');
     expect(result.segments).toHaveLength(1);
