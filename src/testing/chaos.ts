@@ -55,6 +55,9 @@ export function validateChaos(rules: readonly ChaosRule[]): void {
     if (rule.status !== undefined && (!whole(rule.status) || rule.status < 400 || rule.status > 599)) throw bad(`status must be an HTTP error status, got ${JSON.stringify(rule.status)}`);
     if (rule.drip !== undefined && (!whole(rule.drip.bytes) || rule.drip.bytes < 1 || !whole(rule.drip.intervalMs))) throw bad('drip needs { bytes ≥ 1, intervalMs ≥ 0 }');
     if (rule.cutAfterEvent !== undefined && rule.cutAfterByte !== undefined) throw bad('cutAfterEvent or cutAfterByte, not both');
+    // A modifier without what it modifies would be silently ignored: a test that thinks it breaks something and breaks nothing.
+    if (rule.errorType !== undefined && (rule.errorAtEvent === undefined || typeof rule.errorType !== 'string' || rule.errorType === '')) throw bad('errorType goes with errorAtEvent, and is an error type such as overloaded_error');
+    if (rule.retryAfter !== undefined && rule.status === undefined) throw bad('retryAfter goes with status');
   }
 }
 

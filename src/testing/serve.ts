@@ -57,8 +57,8 @@ function refuse(res: ServerResponse, status: number, type: string, message: stri
 }
 
 export async function startCassetteServer(options: CassetteServerOptions): Promise<CassetteServer> {
+  if (options.speed !== undefined && !(typeof options.speed === 'number' && Number.isFinite(options.speed) && options.speed > 0)) throw new TestingError('invalid_option', `speed must be a number > 0, got ${JSON.stringify(options.speed)}`);
   const speed = options.realtime ? 1 : options.speed ?? 0;
-  if (!Number.isFinite(speed) || speed < 0) throw new TestingError('invalid_option', `speed must be a number > 0, got ${JSON.stringify(options.speed)}`);
   const rules: readonly ChaosRule[] = options.chaos === undefined ? [] : Array.isArray(options.chaos) ? options.chaos : [options.chaos as ChaosRule];
   validateChaos(rules);
   const cassettes = options.cassettes ?? (options.dir === undefined ? [] : await loadCassetteDir(options.dir));

@@ -35,6 +35,13 @@ describe('turnstate record', () => {
     await expectNowhere(dir, 'by the CLI');
   });
 
+  it('SIGTERM right after the URL is printed stops it cleanly (exit 0): the stop is listened for before the URL goes out', async () => {
+    child = startTurnstate(['record', '--upstream', 'http://127.0.0.1:9', '--out', await tempDir('record-term')]);
+    await child.waitFor(/^export ANTHROPIC_BASE_URL=/m);
+    expect(await child.stop('SIGTERM')).toBe(0);
+    expect(child.out()).toMatch(/stopped; 0 recordings in /);
+  });
+
   it('usage errors: a bad --redact pattern, a bad port, a stray argument', async () => {
     await expect(recordCommand.run(['--redact', '(unclosed'], captureIO())).rejects.toThrow(/--redact "\(unclosed" is not a regular expression/);
     await expect(recordCommand.run(['--redact', '(unclosed'], captureIO())).rejects.toBeInstanceOf(UsageError);

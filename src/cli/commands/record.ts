@@ -80,8 +80,10 @@ export const recordCommand: Command = {
       if (error instanceof TestingError && error.code === 'invalid_option') throw new UsageError(`record: ${error.message}`);
       throw error;
     }
+    // Listening for the stop before printing the URL: a caller that reads it and signals at once must not kill the process.
+    const stopped = untilStopped(io);
     io.stdout(`turnstate record: forwarding to ${values.upstream ?? DEFAULT_UPSTREAM}, writing to ${dir}\nexport ANTHROPIC_BASE_URL=${proxy.url}\n`);
-    await untilStopped(io);
+    await stopped;
     await proxy.close();
     io.stdout(`turnstate record: stopped; ${count} recording${count === 1 ? '' : 's'} in ${dir}\n`);
     return EXIT.ok;

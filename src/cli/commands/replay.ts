@@ -9,17 +9,23 @@ import { replayLive, serveUntilInterrupted, startLiveInspection } from '../inspe
 import { CliError, errorMessage, UsageError } from '../errors.js';
 import { EXIT, type CliIO, type Command } from '../io.js';
 import { jsonLine, preview } from '../json.js';
+import { metaJson, metaLines, replayRealtime, sidecarOf, type Sidecar } from './replay-cassette.js';
 
-const HELP = `Usage: turnstate replay <file|->... [--json] [--strict] [--html OUT.html] [--inspect [--inspect-port N]]
+const HELP = `Usage: turnstate replay <file|->... [--json] [--strict] [--realtime] [--html OUT.html] [--inspect [--inspect-port N]]
 
 Replays recorded Messages API streams (.sse files: the raw response body)
-through turnstate's parser and machine, and reports on each.
+through turnstate's parser and machine, and reports on each. A recording
+made by turnstate record has a .meta.json beside it: its request (model,
+params hash), response (status, request id) and timing are shown too.
 
   <file|->   a recording; - reads standard input
   --json     one JSON object per input, one per line, in input order:
              {"file","ok","stopReason","message","dropped","invalidToolInputs","diagnostics","error"}
+             (plus "cassette" when a .meta.json is beside the file)
   --strict   unknown event and delta types (and a block index repeated after
              a server tool result) are errors, not diagnostics
+  --realtime print the text as it is parsed, the recorded chunks fed at
+             their recorded times (from the .meta.json; at once without one)
   --html OUT write a self-contained trace page (one input): the machine's
              diagram with the states and transitions the stream took, a
              timeline to step through, the message, the dropped blocks, and
@@ -50,7 +56,9 @@ export const replayCommand: Command = {
       html: { type: 'string' },
       inspect: { type: 'boolean' },
       'inspect-port': { type: 'string' },
+      realtime: { type: 'boolean' },
     });
+    if (values.realtime && (values.json || values.inspect)) throw new UsageError(`replay: --realtime prints the text as it comes, which --${values.json ? 'json' : 'inspect'} output cannot carry`);
     if (values.inspect && (positionals.length !== 1 || positionals[0] === '-')) throw new UsageError('replay: --inspect takes exactly one recording file');
     if (values.html !== undefined && (positionals.length !== 1 || positionals[0] === '-')) throw new UsageError('replay: --html takes exactly one recording file');
     if (positionals.length === 0) throw new UsageError('replay: name at least one recording, or - for standard input (see `turnstate replay --help`)');
@@ -66,7 +74,7 @@ export const replayCommand: Command = {
     let allOk = true;
     for (const file of positionals) {
       if (io.signal?.aborted) break;
-      const outcome = await replayOne(file, io, values.strict ?? false, values.json ?? false);
+      const outcome = await replayOne(file, io, values.strict ?? false, values.json ?? false, values.realtime ?? false);
       allOk &&= outcome.ok;
       io.stdout(outcome.output);
     }
@@ -88,25 +96,39 @@ interface Outcome {
   readonly output: string;
 }
 
-async function replayOne(file: string, io: CliIO, strict: boolean, json: boolean): Promise<Outcome> {
+async function replayOne(file: string, io: CliIO, strict: boolean, json: boolean, realtime: boolean): Promise<Outcome> {
   let source: NodeJS.ReadableStream;
+  let sidecar: Sidecar = { kind: 'none' };
   if (file === '-') source = io.stdin;
   else {
-    const opened = await openFile(file, resolve(io.cwd, file));
+    const path = resolve(io.cwd, file);
+    const opened = await openFile(file, path);
     if (opened instanceof CliError) return unreadable(file, opened, json);
     source = opened;
+    sidecar = await sidecarOf(path);
   }
-  const result = await parseTurn(source, { strict, ...(io.signal ? { signal: io.signal } : {}) });
+  let result: TurnResult;
+  if (realtime && sidecar.kind === 'loaded') {
+    (source as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    result = await replayRealtime(sidecar.cassette, io, strict);
+  } else if (realtime) {
+    // No recorded pace to keep: the text as fast as it parses.
+    result = await parseTurn(source, { strict, on: { text: (delta) => io.stdout(delta) }, ...(io.signal ? { signal: io.signal } : {}) });
+    io.stdout('\n');
+  } else {
+    result = await parseTurn(source, { strict, ...(io.signal ? { signal: io.signal } : {}) });
+  }
   let ok = result.ok;
   if (json) {
-    const line = jsonLine(toJson(file, result), (kept) => {
+    const cassette = metaJson(sidecar);
+    const line = jsonLine({ ...toJson(file, result), ...(cassette === null ? {} : { cassette }) }, (kept) => {
       ok = false;
       kept['ok'] = false;
     });
     return { ok, output: line };
   }
   try {
-    return { ok, output: summary(file, result) };
+    return { ok, output: summary(file, result, metaLines(sidecar)) };
   } catch (error) {
     return { ok: false, output: `${file}: cannot be summarised: output_unserializable: ${errorMessage(error)}\n` };
   }
@@ -168,8 +190,8 @@ export function toJson(file: string, result: TurnResult) {
   };
 }
 
-function summary(file: string, result: TurnResult): string {
-  const lines = [`${file}: ${result.ok ? 'valid, complete' : 'NOT valid'} (${result.eventCount} events)`];
+function summary(file: string, result: TurnResult, meta: readonly string[] = []): string {
+  const lines = [`${file}: ${result.ok ? 'valid, complete' : 'NOT valid'} (${result.eventCount} events)`, ...meta];
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(12)}${value}`);
   row('trace', result.trace.join(' → '));
   const blocks = result.message?.content ?? [];

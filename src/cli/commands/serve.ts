@@ -76,6 +76,7 @@ export const serveCommand: Command = {
     };
     for (const key of Object.keys(rule)) if (rule[key] === undefined) delete rule[key];
     const chaos = Object.keys(rule).some((k) => k !== 'request') ? [rule as ChaosRule] : [];
+    if (values.on !== undefined && chaos.length === 0) throw new UsageError('serve: --on N says which response a chaos option breaks; give one (see `turnstate serve --help`)');
     const dir = resolve(io.cwd, positionals[0]!);
     const speed = num('speed', values.speed);
     const ignore = (values as unknown as { ignore?: string[] }).ignore;
@@ -97,8 +98,10 @@ export const serveCommand: Command = {
       if (error instanceof TestingError && (error.code === 'invalid_option' || error.code === 'no_cassette')) throw new UsageError(`serve: ${error.message}`);
       throw error;
     }
+    // Listening for the stop before printing the URL: a caller that reads it and signals at once must not kill the process.
+    const stopped = untilStopped(io);
     io.stdout(`turnstate serve: ${server.cassettes.length} recordings from ${dir}${values.lockdown ? ', lockdown' : ''}\nexport ANTHROPIC_BASE_URL=${server.url}\n`);
-    await untilStopped(io);
+    await stopped;
     await server.close();
     for (const m of server.mismatches) io.stderr(`${m}\n`);
     io.stdout(`turnstate serve: stopped; ${server.served.length} served, ${server.mismatches.length} refused\n`);
