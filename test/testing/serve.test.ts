@@ -11,7 +11,9 @@ import { runTurn, sdkCreateStream } from '../../src/controller/index.js';
 import { add } from './cassette-support.js';
 import { loadCassetteDir } from '../../src/testing/cassette.js';
 import { startCassetteServer, type CassetteServer } from '../../src/testing/serve.js';
-import { answer, params, recordRun, tempDir, toolTurn } from './cassette-support.js';
+import { startRecordingProxy } from '../../src/testing/record-proxy.js';
+import { errorAfterSse, startFakeMessagesApi } from '../../src/testing/index.js';
+import { answer, expectNowhere, KEY, params, recordRun, tempDir, toolTurn } from './cassette-support.js';
 
 let server: CassetteServer | null = null;
 afterEach(async () => {
@@ -37,6 +39,8 @@ describe('turnstate serve', () => {
     const [first] = await loadCassetteDir(recorded.dir);
     const raw = await (await fetch(`${server.url}/v1/messages`, { method: 'POST', body: JSON.stringify(first!.meta.request.params) })).text();
     expect(raw).toBe(toolTurn);
+    // Recorded with a key shaped like a real one: no file of the cassette holds it.
+    await expectNowhere(recorded.dir, KEY);
   });
 
   it('the SDK\'s own parser and turnstate assemble the same message from a replayed stream', async () => {
@@ -110,6 +114,43 @@ describe('turnstate serve', () => {
     await server.close();
     server = await startCassetteServer({ cassettes: [first!], speed: 0.5 });
     expect(await time()).toBeGreaterThanOrEqual(span * 1.8);
+  });
+
+  it('replays what was recorded besides streams: a JSON reply, an HTTP 529, event: error mid-stream, an upstream cut — each as the client first saw it', async () => {
+    const message = { id: 'msg_01J', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [{ type: 'text', text: 'plain' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } };
+    const api = await startFakeMessagesApi({
+      replies: [
+        { json: message },
+        { status: 529, json: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, headers: { 'retry-after': '3' } },
+        errorAfterSse({ content: [{ type: 'text', text: 'partial answer' }], stopReason: 'end_turn' }, 4),
+        { body: answer, dropAfterBytes: 150 },
+      ],
+    });
+    const dir = await tempDir('serve-kinds');
+    const proxy = await startRecordingProxy({ upstream: api.url, dir });
+    const outcomes = async (baseURL: string) => {
+      const client = new Anthropic({ apiKey: KEY, baseURL, maxRetries: 0 });
+      const plain = await client.beta.messages.create(params('plain'));
+      const busy = (await client.beta.messages.create({ ...params('busy'), stream: true }).then(() => null, (e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+      const failed = await parseTurn(await client.beta.messages.create({ ...params('fails'), stream: true }).asResponse());
+      const cut = await parseTurn(await client.beta.messages.create({ ...params('cut'), stream: true }).asResponse());
+      return {
+        plain: plain.content,
+        busy: [busy instanceof Anthropic.APIError, busy.status, busy.headers?.get('retry-after'), (busy.error as { error: { type: string } }).error.type],
+        failed: [failed.error?.code, (failed.error as { apiErrorType?: string } | null)?.apiErrorType, failed.message?.content],
+        cut: [cut.error?.code, cut.eventCount, cut.message?.content],
+      };
+    };
+    const live = await outcomes(proxy.url);
+    await proxy.close();
+    await api.close();
+    expect(live.plain).toEqual([{ type: 'text', text: 'plain' }]);
+    expect(live.busy).toEqual([true, 529, '3', 'overloaded_error']);
+    expect(live.failed.slice(0, 2)).toEqual(['api_error', 'overloaded_error']);
+    expect(live.cut[0]).toBe('source_failed');
+    server = await startCassetteServer({ dir, lockdown: true });
+    expect(await outcomes(server.url)).toEqual(live);
+    expect(server.mismatches).toEqual([]);
   });
 
   it('refuses to start with nothing to serve, or a bad speed', async () => {

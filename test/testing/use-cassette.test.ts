@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cassetteMode, useCassette } from '../../src/testing/cassette-vitest.js';
 import { startFakeMessagesApi, type FakeMessagesApi } from '../../src/testing/index.js';
-import { answer, metas, params, tempDir } from './cassette-support.js';
+import { answer, metas, params, recordRun, tempDir } from './cassette-support.js';
 
 describe('cassetteMode', () => {
   const s = (hasRecordings: boolean, env: NodeJS.ProcessEnv) => ({ hasRecordings, env, name: 'x' });
@@ -43,4 +47,21 @@ describe('useCassette: CI=true replays what was recorded, in lockdown', () => {
     expect(api.requests).toHaveLength(1);
     expect((await metas(`${dir}/greeting`)).map((m) => m.sequence)).toEqual([1]);
   });
+});
+
+describe('useCassette: a request the cassette cannot answer fails the suite', () => {
+  it('even when the code under test swallowed the HTTP 400: afterAll throws no_match, naming the closest recording', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const cassettes = await tempDir('use-cassette-mismatch');
+    await cp((await recordRun()).dir, join(cassettes, 'run'), { recursive: true });
+    const vitest = join(root, 'node_modules/vitest/vitest.mjs');
+    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      execFile(process.execPath, [vitest, 'run', '--config', 'test/testing/fixtures/use-cassette-mismatch.config.ts'], { cwd: root, env: { ...process.env, CASSETTE_DIR: cassettes, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, output: `${stdout}${stderr}` }));
+    });
+    expect(result.code).toBe(1);
+    // The test itself passed; the suite failed in its hook.
+    expect(result.output).toMatch(/✓ .*asks for something that was never recorded/);
+    expect(result.output).toMatch(/cassette run: 1 request\(s\) had no recording:\n.*closest is 0001-claude-sonnet-4-6-tool_use\.sse: messages\.0\.content\.0\.text: recorded "What is 2 \+ 3\?", requested "never recorded"/);
+  }, 120_000);
 });
