@@ -52,6 +52,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'replay a cassette directory as a fake Messages API, optionally broken on purpose',
     load: async () => (await import('./commands/serve.js')).serveCommand,
   },
+  {
+    name: 'chat',
+    summary: 'the reference streaming chat backend and page on loopback (fake model without ANTHROPIC_API_KEY); resumes turns after a restart',
+    load: async () => (await import('./commands/chat.js')).chatCommand,
+  },
 ];
 
 function help(): string {

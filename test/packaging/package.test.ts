@@ -51,6 +51,8 @@ describe('package exports', () => {
     expect(files).toContain('recordings/refusal.sse');
     expect(files).toContain('recordings/demo/01-tool-use.sse');
     expect(files).toContain('cjs/esm-only.cjs');
+    // `turnstate chat`: the example's build and its page (plain files, no build step).
+    for (const f of ['dist/examples/chat/server.js', 'examples/chat/page/index.html', 'examples/chat/page/page.js', 'examples/chat/page/style.css']) expect(files).toContain(f);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
   });

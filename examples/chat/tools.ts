@@ -1,0 +1,28 @@
+/**
+ * The demo's client tool, with a real side effect: `save_note` appends one
+ * line to `notes.jsonl`. It is deliberately not idempotent and not
+ * `retrySafe` — the point of the demo is that the controller's journal, not
+ * the tool, makes it run exactly once across a killed and restarted server.
+ */
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { RunnableTool } from 'turnstate/controller';
+
+export function saveNoteTool(path: string): RunnableTool<{ note: string }> {
+  return {
+    name: 'save_note',
+    description: 'Saves a short note for the person (appends it to the notes file). Returns the note number.',
+    input_schema: { type: 'object', properties: { note: { type: 'string', description: 'The note, one line' } }, required: ['note'] },
+    parse: (input: unknown) => {
+      const note = (input as { note?: unknown } | null)?.note;
+      if (typeof note !== 'string' || note.length === 0) throw new Error('save_note needs {"note": non-empty string}');
+      return { note };
+    },
+    async run({ note }, context) {
+      await mkdir(dirname(path), { recursive: true });
+      const line = JSON.stringify({ at: new Date().toISOString(), toolUseId: context?.toolUse.id ?? null, note: note.replace(/\s+/g, ' ').slice(0, 500) });
+      await appendFile(path, `${line}\n`);
+      return `saved note (tool call ${context?.toolUse.id ?? '?'})`;
+    },
+  };
+}
