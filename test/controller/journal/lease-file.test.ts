@@ -1,0 +1,187 @@
+/**
+ * The lock file itself, in one process: each kind of holder record found at `acquire` (none, live, dead,
+ * expired, unreadable, a takeover in progress), release and renewal, and the leftovers a killed writer
+ * leaves. The two-process cases are in lease.test.ts.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { asyncFs } from '../../../src/controller/journal/fs.js';
+import { acquireFileLease, removeLeftovers, staleReason } from '../../../src/controller/journal/lease.js';
+
+const tmp = () => mkdtemp(join(tmpdir(), 'turnstate-leasefile-'));
+/** A pid no process has: Linux pids stop at 2^22. */
+const DEAD_PID = 4_194_305;
+const T = 1_800_000_000_000;
+const opts = { ttlMs: 60_000, now: () => T };
+const readLock = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+const rejection = (p: Promise<unknown>) => p.then(() => null, (error: unknown) => error);
+
+describe('acquireFileLease', () => {
+  it('no lock: takes it, writing this process as the holder with the ttl from now', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    expect(lease.tookOver).toBeNull();
+    expect(lease.holder).toMatchObject({ pid: process.pid, host: hostname(), acquiredAt: T, expiresAt: T + 60_000 });
+    expect(await readLock(path)).toEqual(lease.holder);
+    await lease.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('a live holder (this process, unexpired): run_locked naming it, the lock left as it was', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const live = { pid: process.pid, host: hostname(), token: 'live', acquiredAt: T - 5, expiresAt: T + 1 };
+    await writeFile(path, JSON.stringify(live));
+    const error = await rejection(acquireFileLease(asyncFs, path, 'run_1', opts));
+    expect(error).toMatchObject({ code: 'run_locked', holder: live });
+    expect((error as Error).message).toBe(`run run_1 is owned by pid ${process.pid} on ${hostname()} (lease expires ${new Date(T + 1).toISOString()}): one owner at a time`);
+    expect(await readLock(path)).toEqual(live);
+  });
+
+  it('a lease that expires exactly now still counts; one that expired a millisecond ago is taken over', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const foreign = { pid: 1, host: 'elsewhere.example', token: 'f', acquiredAt: 0, expiresAt: T };
+    await writeFile(path, JSON.stringify(foreign));
+    expect(await rejection(acquireFileLease(asyncFs, path, 'run_1', opts))).toMatchObject({ code: 'run_locked' });
+    await writeFile(path, JSON.stringify({ ...foreign, expiresAt: T - 1 }));
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    expect(lease.tookOver).toEqual({ reason: 'expired', holder: { ...foreign, expiresAt: T - 1 } });
+    expect((await readLock(path))['token']).toBe(lease.holder.token);
+    await lease.release();
+  });
+
+  it('a dead holder on this host is taken over at once, however far off its expiry', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const dead = { pid: DEAD_PID, host: hostname(), token: 'd', acquiredAt: 3, expiresAt: T + 10 ** 9 };
+    await writeFile(path, JSON.stringify(dead));
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    expect(lease.tookOver).toEqual({ reason: 'holder_dead', holder: dead });
+    await lease.release();
+  });
+
+  it('an unreadable lock (torn, or not a holder) is taken over as "unreadable"', async () => {
+    for (const content of ['{"pid":12', '{"pid":"12","host":"h","token":"t","expiresAt":1}', '[]']) {
+      const path = join(await tmp(), 'run.json.lock');
+      await writeFile(path, content);
+      const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+      expect(lease.tookOver).toEqual({ reason: 'unreadable', holder: { pid: -1, host: '(unreadable)', token: '', acquiredAt: 0, expiresAt: 0 } });
+      await lease.release();
+    }
+  });
+
+  it('a holder record without acquiredAt reads as 0', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    await writeFile(path, JSON.stringify({ pid: DEAD_PID, host: hostname(), token: 'old', expiresAt: 5 }));
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    expect(lease.tookOver?.holder).toEqual({ pid: DEAD_PID, host: hostname(), token: 'old', acquiredAt: 0, expiresAt: 5 });
+    await lease.release();
+  });
+
+  it('a stale lease another live process is taking over: run_locked naming the taker-over', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    await writeFile(path, JSON.stringify({ pid: DEAD_PID, host: hostname(), token: 'd', acquiredAt: 0, expiresAt: 0 }));
+    const taker = { pid: process.pid, host: hostname(), token: 'taker', acquiredAt: T, expiresAt: T + 1000 };
+    await writeFile(`${path}.takeover`, JSON.stringify(taker));
+    const error = await rejection(acquireFileLease(asyncFs, path, 'run_1', opts));
+    expect(error).toMatchObject({ code: 'run_locked', holder: taker });
+    expect((error as Error).message).toContain(' (taking over a stale lease): one owner at a time');
+  });
+
+  it('a takeover guard left by a dead taker-over is removed and the takeover goes on; no guard is left', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    await writeFile(path, JSON.stringify({ pid: DEAD_PID, host: hostname(), token: 'd', acquiredAt: 0, expiresAt: 0 }));
+    await writeFile(`${path}.takeover`, JSON.stringify({ pid: DEAD_PID, host: hostname(), token: 'gone', acquiredAt: 0, expiresAt: T + 10 ** 9 }));
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    expect(lease.tookOver?.reason).toBe('holder_dead');
+    expect((await readdir(dir)).sort()).toEqual(['run.json.lock']);
+    await lease.release();
+  });
+});
+
+describe('FileLease', () => {
+  it('release leaves a lock that is no longer ours alone', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    const other = { pid: 1, host: 'elsewhere.example', token: 'theirs', acquiredAt: 0, expiresAt: T + 1 };
+    await writeFile(path, JSON.stringify(other));
+    await lease.release();
+    expect(await readLock(path)).toEqual(other);
+    await lease.release(); // twice is harmless
+  });
+
+  it('renewal moves the expiry on from the clock; a lock taken by someone else is noticed (lostTo)', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    let now = T;
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', { ttlMs: 30, now: () => now });
+    now = T + 1_000;
+    const token = lease.holder.token;
+    for (let i = 0; i < 400 && lease.holder.expiresAt !== T + 1_030; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lease.holder).toMatchObject({ token, expiresAt: T + 1_030 });
+    expect(await readLock(path)).toMatchObject({ token, expiresAt: T + 1_030 });
+    expect(lease.lostTo).toBeNull();
+    const thief = { pid: 1, host: 'elsewhere.example', token: 'stolen', acquiredAt: 0, expiresAt: T + 5_000 };
+    // written again each time round (a renewal that read the lock just before may rename ours back over it),
+    // and renamed into place as a real holder does: a reader must never see it half-written
+    for (let i = 0; i < 400 && lease.lostTo === null; i++) {
+      await writeFile(`${path}.thief`, JSON.stringify(thief));
+      await rename(`${path}.thief`, path);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(lease.lostTo).toEqual(thief);
+    await lease.release();
+    expect(await readLock(path)).toEqual(thief);
+  });
+
+  it('a lock file that disappeared is lost to "(nobody)"', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', { ttlMs: 30, now: () => T });
+    for (let i = 0; i < 400 && lease.lostTo === null; i++) {
+      await asyncFs.unlink(path).catch(() => {}); // again: a renewal in flight may have put it back
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(lease.lostTo).toMatchObject({ pid: -1, host: '(nobody)', token: lease.holder.token });
+    await lease.release();
+  });
+});
+
+describe('staleReason', () => {
+  it('null → unreadable; dead on this host → holder_dead; past expiry → expired; else live', () => {
+    expect(staleReason(null, T)).toBe('unreadable');
+    expect(staleReason({ pid: DEAD_PID, host: hostname(), token: '', acquiredAt: 0, expiresAt: T + 1 }, T)).toBe('holder_dead');
+    // another host's pid is not ours to probe: only the expiry counts
+    expect(staleReason({ pid: DEAD_PID, host: 'elsewhere.example', token: '', acquiredAt: 0, expiresAt: T + 1 }, T)).toBeNull();
+    expect(staleReason({ pid: process.pid, host: hostname(), token: '', acquiredAt: 0, expiresAt: T - 1 }, T)).toBe('expired');
+    expect(staleReason({ pid: process.pid, host: hostname(), token: '', acquiredAt: 0, expiresAt: T }, T)).toBeNull();
+  });
+});
+
+describe('removeLeftovers', () => {
+  it('removes the journal’s temp files and dead writers’ lock temps; keeps live ones and everything else', async () => {
+    const dir = await tmp();
+    const file = join(dir, 'run.json');
+    const names = [
+      'run.json',
+      'run.json.lock',
+      `run.json.${DEAD_PID}-aaaaaaaa.tmp`, // a snapshot a killed writer left
+      `run.json.${process.pid}-bbbbbbbb.tmp`, // any journal temp: the run is ours now
+      `run.json.lock.${DEAD_PID}-cccccccc.tmp`,
+      `run.json.lock.takeover.${DEAD_PID}-dddddddd.tmp`,
+      `run.json.lock.${process.pid}-eeeeeeee.tmp`, // a live writer's: kept
+      'run.json.lock.nopid.tmp', // no pid to judge by: kept
+      'other.json.1-ffffffff.tmp',
+      'run.json.bak',
+    ];
+    for (const name of names) await writeFile(join(dir, name), 'x');
+    const removed = await removeLeftovers(asyncFs, file);
+    expect(removed.sort()).toEqual([`run.json.${DEAD_PID}-aaaaaaaa.tmp`, `run.json.${process.pid}-bbbbbbbb.tmp`, `run.json.lock.${DEAD_PID}-cccccccc.tmp`, `run.json.lock.takeover.${DEAD_PID}-dddddddd.tmp`].sort());
+    expect((await readdir(dir)).sort()).toEqual(['other.json.1-ffffffff.tmp', 'run.json', 'run.json.bak', 'run.json.lock', `run.json.lock.${process.pid}-eeeeeeee.tmp`, 'run.json.lock.nopid.tmp'].sort());
+  });
+
+  it('a directory that cannot be read: nothing removed, no error', async () => {
+    expect(await removeLeftovers(asyncFs, join(await tmp(), 'missing', 'run.json'))).toEqual([]);
+  });
+});
