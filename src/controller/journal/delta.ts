@@ -56,12 +56,15 @@ export function diffState(prev: RunState, next: RunState): StateDelta {
     const a = prev[key];
     const b = next[key];
     if (a === b) continue;
-    if (APPENDED.has(key) && Array.isArray(a) && Array.isArray(b)) {
-      const n = Math.min(a.length, b.length);
+    if (APPENDED.has(key)) {
+      // RunState's appended fields are arrays by type (and by schema, for a loaded state).
+      const x = a as readonly unknown[];
+      const y = b as readonly unknown[];
+      const n = Math.min(x.length, y.length);
       let i = 0;
-      while (i < n && a[i] === b[i]) i++;
-      if (i === a.length && i === b.length) continue;
-      (delta.splice ??= {})[key as AppendedKey] = [i, b.slice(i)];
+      while (i < n && x[i] === y[i]) i++;
+      if (i === x.length && i === y.length) continue;
+      (delta.splice ??= {})[key as AppendedKey] = [i, y.slice(i)];
     } else {
       (delta.set ??= {} as Partial<RunState>)[key] = b as never;
     }
