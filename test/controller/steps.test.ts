@@ -124,3 +124,54 @@ describe('the journal, loaded back', () => {
     expect(loaded!.state.outcome).toMatchObject({ status: 'stopped', stopReason: 'stop_sequence', stopSequence: '```' });
   });
 });
+
+describe('what a segment and a retry record hold', () => {
+  it('a retry record: the segment, attempt, code, API error type, message, backoff, request id and time', async () => {
+    let t = 5_000;
+    const slept: number[] = [];
+    const model = scriptedModel([{ fail: 'overloaded_error', after: 2 }, text('ok')]);
+    const result = await startRun({
+      params: { model: 'm', max_tokens: 10 },
+      messages: 'x',
+      createStream: model.createStream,
+      checkpoint: false,
+      retry: { baseDelayMs: 100, maxDelayMs: 100 },
+      clock: { now: () => (t += 10), sleep: async (ms) => void slept.push(ms) },
+    }).settled;
+    expect(result.status).toBe('completed');
+    expect(result.retries).toHaveLength(1);
+    const [retry] = result.retries;
+    expect(retry).toMatchObject({ segment: 0, attempt: 1, code: 'api_error', apiErrorType: 'overloaded_error', delayMs: slept[0] });
+    expect(retry!.message).toContain('Overloaded');
+    expect(retry!.requestId).toMatch(/^req_/);
+    expect(retry!.at).toBeGreaterThan(5_000);
+    // cut after message_start: what it reported is on the record, normalised
+    expect(retry!.usage).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0, server_tool_use: {} });
+  });
+
+  it('a stop sequence is reported only for a run that a stop sequence ended', async () => {
+    // a message that names a stop sequence but ended on end_turn (no API does; a hostile one might)
+    const { result } = await runScripted([text('hi', 'end_turn', { stopSequence: '###' })]);
+    expect(result.status).toBe('completed');
+    expect(result.stopSequence).toBeNull();
+    expect(result.segments[0]!.stopSequence).toBe('###');
+  });
+
+  it('stop details are reported only for a refusal', async () => {
+    const { result } = await runScripted([text('hi', 'end_turn', { stopDetails: { type: 'refusal', category: null, explanation: null } })]);
+    expect(result.stopDetails).toBeNull();
+  });
+
+  it('raise: max_tokens × factor is rounded up (101 × 1.5 → 152)', async () => {
+    const cut = { content: [{ type: 'text' as const, text: 'cut' }], stopReason: 'max_tokens' };
+    const { requests } = await runScripted([cut, text('whole')], { params: { model: 'm', max_tokens: 101 }, maxTokensPolicy: 'raise', maxTokensRaiseFactor: 1.5 });
+    expect(requests.map((r) => r.max_tokens)).toEqual([101, 152]);
+  });
+
+  it('raise at the ceiling: incomplete, no further request', async () => {
+    const cut = { content: [{ type: 'text' as const, text: 'cut' }], stopReason: 'max_tokens' };
+    const { result, requests } = await runScripted([cut, text('never')], { params: { model: 'm', max_tokens: 300 }, maxTokensPolicy: 'raise', maxTokensCeiling: 300 });
+    expect(requests).toHaveLength(1);
+    expect(result.status).toBe('incomplete');
+  });
+});
