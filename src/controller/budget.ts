@@ -17,16 +17,17 @@ export interface Budgets {
   deadlineAt?: number | Date | undefined;
 }
 
-/** A count cap: unset or Infinity is no cap; NaN, negative or fractional is `invalid_options`. */
-function cap(value: number | undefined, name: string): number | null {
-  if (value === undefined || value === Infinity) return null;
+/** A count cap given: Infinity is no cap; NaN, negative or fractional is `invalid_options`. */
+function cap(value: number, name: string): number | null {
+  if (value === Infinity) return null;
   return nonNegativeSetting(value, `budgets.${name}`, true);
 }
 
 function deadline(b: Budgets, now: number): number | null | undefined {
   if (b.deadlineAt !== undefined) {
     const at = b.deadlineAt instanceof Date ? b.deadlineAt.getTime() : b.deadlineAt;
-    if (typeof at !== 'number' || !Number.isFinite(at)) throw new ControllerError('invalid_options', `budgets.deadlineAt must be a valid Date or epoch ms, got ${describe(at)}`);
+    // Number.isFinite is false for anything but a finite number: a string or an Invalid Date's NaN alike.
+    if (!Number.isFinite(at)) throw new ControllerError('invalid_options', `budgets.deadlineAt must be a valid Date or epoch ms, got ${describe(at)}`);
     return at;
   }
   if (b.deadlineMs === undefined) return undefined;

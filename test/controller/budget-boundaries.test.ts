@@ -150,6 +150,69 @@ describe('budgets on resume', () => {
   });
 });
 
+describe('budget options', () => {
+  const start = (budgets: Record<string, unknown>) => {
+    const model = scriptedModel([text('never')]);
+    try {
+      startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', createStream: model.createStream, checkpoint: false, budgets: budgets as never });
+    } catch (error) {
+      return { error: error as Error & { code?: string }, requests: model.requests };
+    }
+    return { error: null, requests: model.requests };
+  };
+
+  for (const [budgets, message] of [
+    [{ maxContinuations: 1.5 }, 'budgets.maxContinuations must be a finite integer ≥ 0, got 1.5'],
+    [{ maxToolCalls: -1 }, 'budgets.maxToolCalls must be a finite integer ≥ 0, got -1'],
+    [{ maxTotalTokens: NaN }, 'budgets.maxTotalTokens must be a finite integer ≥ 0, got NaN'],
+    [{ deadlineMs: -5 }, 'budgets.deadlineMs must be a finite number ≥ 0, got -5'],
+    [{ deadlineAt: '2030-01-01' }, 'budgets.deadlineAt must be a valid Date or epoch ms, got "2030-01-01"'],
+    [{ deadlineAt: new Date('nope') }, 'budgets.deadlineAt must be a valid Date or epoch ms, got NaN'],
+    [{ deadlineAt: Infinity }, 'budgets.deadlineAt must be a valid Date or epoch ms, got Infinity'],
+  ] as const) {
+    it(`${JSON.stringify(budgets)} → invalid_options "${message}", before any request`, () => {
+      const { error, requests } = start(budgets);
+      expect(error).toMatchObject({ code: 'invalid_options', message });
+      expect(requests).toHaveLength(0);
+    });
+  }
+
+  it('deadlineMs: Infinity is no deadline; a fractional deadlineMs is allowed', async () => {
+    const lifted = await runScripted([text('ok')], { budgets: { deadlineMs: Infinity } });
+    expect(lifted.result.state.settings.budgets.deadlineAt).toBeNull();
+    expect(lifted.result.status).toBe('completed');
+    const clock = manualClock();
+    const fractional = await runScripted([text('ok')], { clock, budgets: { deadlineMs: FAR + 0.5 } });
+    expect(fractional.result.state.settings.budgets.deadlineAt).toBe(clock.t + FAR + 0.5);
+  });
+
+  it('a deadline that fires while a request is in flight reports the deadline as the limit and the time it fired as used', async () => {
+    const clock = manualClock();
+    const deadlineAt = clock.t + 50; // the real timer fires in 50 ms: the request below never ends by itself
+    const model = scriptedModel([{ hang: true }]);
+    const createStream: typeof model.createStream = (params, signal) => {
+      clock.t = deadlineAt + 7;
+      return model.createStream(params, signal);
+    };
+    const result = await startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', createStream, checkpoint: false, clock, budgets: { deadlineAt } }).settled;
+    expect(result.error).toMatchObject({ code: 'budget_exceeded', budget: 'deadline', limit: deadlineAt, used: deadlineAt + 7 });
+    expect(result.error?.message).toMatch(/^the deadline passed during /);
+  });
+
+  it('the continuation cap’s message names the continuation, its kind and the cap', async () => {
+    const { result } = await runScripted([call(1), call(2), text('never')], { tools: [echoTool()], budgets: { maxContinuations: 1 } });
+    expect(result.error?.message).toBe('continuation 2 (tool_results) would pass the cap of 1');
+  });
+
+  it('stuck loops and duplicate ids say which tool / id', async () => {
+    const same = (k: number) => toolUse([{ id: `t${k}`, name: 'echo', input: { a: 1 } }]);
+    const stuck = await runScripted([same(1), same(2), text('never')], { tools: [echoTool()], stuckLoopThreshold: 2 });
+    expect(stuck.result.error?.message).toBe("tool 'echo' called 2 times in a row with identical input");
+    const dup = await runScripted([toolUse([{ id: 'dup', name: 'echo', input: { n: 1 } }]), toolUse([{ id: 'dup', name: 'echo', input: { n: 2 } }])], { tools: [echoTool()] });
+    expect(dup.result.error?.message).toBe('tool_use id dup appeared twice in one run');
+  });
+});
+
 describe('maxTokensRaiseFactor', () => {
   for (const value of [1, 0.5, 0, -2, NaN, Infinity]) {
     it(`${String(value)} is an invalid_options ControllerError before anything runs`, () => {
