@@ -101,4 +101,32 @@ describe('CheckpointWriter', () => {
     await expect(writer.write()).rejects.toBe(boom);
     expect(writer.failed).toBe(true);
   });
+
+  it('never has two saves in flight: a write asked for during one waits for it', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const writer = new CheckpointWriter(
+      {
+        save: async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise<void>((resolve) => gates.push(resolve));
+          inFlight--;
+        },
+      },
+      build,
+    );
+    const first = writer.write();
+    while (gates.length === 0) await new Promise((r) => setImmediate(r));
+    const second = writer.write(); // while the first save is in flight
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(gates).toHaveLength(1); // the second has not started
+    gates.shift()!();
+    await first;
+    while (gates.length === 0) await new Promise((r) => setImmediate(r));
+    gates.shift()!();
+    await second;
+    expect(most).toBe(1);
+    expect(writer.seq).toBe(2);
+  });
 });
