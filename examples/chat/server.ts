@@ -215,6 +215,8 @@ export async function startChatServer(options: ChatServerOptions): Promise<ChatS
       if (chat.code === 'too_large') request.destroy();
     });
   });
+  // Longer than clients keep idle connections (undici: 4 s), so a reused connection is never closed under a request.
+  server.keepAliveTimeout = 65_000;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
