@@ -102,19 +102,26 @@ export function deadlineError(state: RunState, now: number, during: string): Con
 /**
  * Stuck-loop check over the whole run's calls in order, `batch` last: the
  * same tool with identical (canonical) input `threshold` times in a row.
+ * Only the new batch can trip it (earlier streaks were checked when they
+ * arrived), so of `previous` only the streak running into the batch matters:
+ * it is read backwards from the end and stops at the first different call —
+ * the work is the batch and that streak, not the whole run (a long run would
+ * otherwise canonicalise every earlier input again on every turn).
  */
 export function findStuckLoop(previous: readonly ToolCallRecord[], batch: readonly { id: string; name: string; input: unknown }[], threshold: number): ControllerError | null {
-  if (threshold <= 0) return null;
-  const calls = [...previous, ...batch];
-  let streak = 0;
-  let last = '';
-  for (let i = 0; i < calls.length; i++) {
-    const call = calls[i]!;
-    const signature = `${call.name}\u0000${canonicalJson(call.input)}`;
-    streak = signature === last ? streak + 1 : 1;
-    last = signature;
-    // Only the new batch can trip it: earlier streaks were checked when they arrived.
-    if (streak >= threshold && i >= previous.length) {
+  if (threshold <= 0 || batch.length === 0) return null;
+  const signature = (call: { name: string; input: unknown }): string => `${call.name}\u0000${canonicalJson(call.input)}`;
+  let last = signature(batch[0]!);
+  let streak = 1;
+  for (let i = previous.length - 1; i >= 0 && signature(previous[i]!) === last; i--) streak++;
+  for (let i = 0; i < batch.length; i++) {
+    const call = batch[i]!;
+    if (i > 0) {
+      const current = signature(call);
+      streak = current === last ? streak + 1 : 1;
+      last = current;
+    }
+    if (streak >= threshold) {
       return new ControllerError(
         'stuck_loop',
         `tool '${call.name}' called ${streak} times in a row with identical input`,
@@ -125,11 +132,19 @@ export function findStuckLoop(previous: readonly ToolCallRecord[], batch: readon
   return null;
 }
 
-/** The first tool_use id of `batch` seen before in the run (or twice within the batch). */
+/**
+ * The first tool_use id of `batch` seen before in the run (or twice within the
+ * batch). The earlier calls are probed against the batch's few ids rather than
+ * collected into a set of their own: no allocation that grows with the run.
+ */
 export function findDuplicateId(previous: readonly ToolCallRecord[], batch: readonly { id: string }[]): ControllerError | null {
-  const seen = new Set(previous.map((call) => call.id));
+  if (batch.length === 0) return null;
+  const wanted = new Set(batch.map((call) => call.id));
+  const before = new Set<string>();
+  for (const call of previous) if (wanted.has(call.id)) before.add(call.id);
+  const seen = new Set<string>();
   for (const call of batch) {
-    if (seen.has(call.id)) {
+    if (before.has(call.id) || seen.has(call.id)) {
       return new ControllerError('duplicate_tool_use_id', `tool_use id ${call.id} appeared twice in one run`, { toolUseId: call.id });
     }
     seen.add(call.id);
