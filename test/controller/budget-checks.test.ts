@@ -5,7 +5,7 @@ import type { ControllerError } from '../../src/controller/errors.js';
 import type { ToolCallRecord } from '../../src/controller/types.js';
 
 type Call = Pick<ToolCallRecord, 'id' | 'name' | 'input'>;
-const record = (call: Call): ToolCallRecord => ({ ...call, segment: 0, status: 'done', result: { content: 'ok' }, attempts: 1, startedAt: 0, durationMs: 0 });
+const record = (call: Call): ToolCallRecord => ({ ...call, segment: 0, status: 'done', result: { content: 'ok', is_error: false }, attempts: 1, startedAt: 0, durationMs: 0 });
 
 /*
  * Oracles: the definitions written the plain way — the whole run scanned in
