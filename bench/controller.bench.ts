@@ -4,30 +4,50 @@
  * machine, the bookkeeping, the events and the journal writes. Not a timed
  * test: call `benchController()` (or `node --import tsx bench/controller.bench.ts`)
  * and read the numbers. Everything is measured side by side in one process,
- * on the same disk (the OS temp dir).
+ * on the same disk (the OS temp dir), after a warm-up, in several rounds;
+ * figures are medians over the rounds, `spread` gives the lowest and highest.
  *
  * 1. A typical turn (tool_use with two parallel calls, then end_turn), with no
- *    store, with the in-memory store, and with the default file store.
+ *    store, with the in-memory store, and with the default file store; the
+ *    variants take turns within each round. Also the controller alone: the
+ *    same turn with its two segments parsed beforehand (no parser at all, so
+ *    none of its garbage is collected on the controller's time), no store.
  * 2. A long run: 300 tool turns in ONE run, each one segment with ~2 KB of
  *    text and one tool call, with the default durable store. Per-turn cost
- *    early (turns 10–30) and late (270–290): an append-only journal must cost
- *    the same at both ends.
+ *    early (turns 10–30) and late (270–290), wall and CPU: an append-only
+ *    journal must cost the same at both ends.
  * 3. The floor: one fdatasync'd 1 KiB append (write + fdatasync on an open
- *    file, node's async calls, as the store makes them), before and after 2.
+ *    file, node's async calls, as the store makes them), sampled before every
+ *    request of the long run, so it is compared with turns measured at the
+ *    same moments.
  */
-import { closeSync, fdatasync, openSync, write } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { closeSync, fdatasync, openSync, statSync, write } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { FileCheckpointStore, MemoryCheckpointStore, startRun, type CheckpointStore, type RunnableTool } from '../src/controller/index.js';
 import type { ParseTurn } from '../src/controller/model.js';
-import { parseTurn } from '../src/turn/parse.js';
+import { parseTurn, parseTurnSync } from '../src/turn/parse.js';
+import type { TurnResult } from '../src/turn/types.js';
 import { messageEvents, type MessageSpec } from '../src/testing/sse.js';
 
+/** Lowest, median and highest over the rounds. */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
 export interface ControllerBenchResult {
+  /** Measured rounds (each variant once per round). */
+  rounds: number;
+  /** The 1-minute load average when the bench started and ended (2 cores here: above 2, other work shares them). */
+  loadAverage: { start: number; end: number };
   /** Typical turn, default file store (async calls, fdatasync on). ms. */
   perTurnMs: number;
   /** The same per segment. */
@@ -40,6 +60,8 @@ export interface ControllerBenchResult {
   perTurnNoStoreMs: number;
   /** The same in CPU time of this process (user + system): what the work costs whatever else the machine runs. */
   perTurnNoStoreCpuMs: number;
+  /** Typical turn, no store, segments parsed beforehand: the controller alone, CPU ms. */
+  perTurnControllerCpuMs: number;
   /** Typical turn, MemoryCheckpointStore (a JSON copy of the whole state per write). */
   perTurnMemoryMs: number;
   /** Of perTurnMs: time inside the lease's save. */
@@ -47,22 +69,46 @@ export interface ControllerBenchResult {
   checkpointsPerTurn: number;
   segmentsPerTurn: number;
   turns: number;
+  spread: { perTurnMs: Spread; perTurnNoStoreMs: Spread; perTurnNoStoreCpuMs: Spread; perTurnControllerCpuMs: Spread };
   long: {
     turns: number;
+    rounds: number;
     /** Mean cost of one tool turn over turns 10–30 / 270–290 (scaled to the run's length). ms. */
     earlyMs: number;
     lateMs: number;
+    /** Median cost of one tool turn over the same windows: the headline (a compaction or a GC pause in a window moves the mean). */
     earlyMedianMs: number;
     lateMedianMs: number;
+    /** Median CPU time of one turn in the windows (less disturbed by other work on the machine). */
+    earlyCpuMs: number;
+    lateCpuMs: number;
+    /** lateMedianMs ÷ earlyMedianMs, per round; the median round. */
     lateOverEarly: number;
-    /** One fdatasync'd 1 KiB append, median of the runs before and after. ms. */
+    /** The same with means. */
+    lateOverEarlyMean: number;
+    /** lateCpuMs ÷ earlyCpuMs. */
+    lateOverEarlyCpu: number;
+    /** One fdatasync'd 1 KiB append: median of every sample of the run, of those before the early turns, of those before the late turns. ms. */
     appendMs: number;
+    appendEarlyMs: number;
+    appendLateMs: number;
+    /** lateMedianMs ÷ appendLateMs (turns and floor sampled at the same moments). */
     lateOverAppend: number;
+    earlyOverAppend: number;
     /** Size of the journal file at the end (bytes) and how long `load` took on it (ms). */
     journalBytes: number;
     loadMs: number;
+    spread: { lateOverEarly: Spread; lateOverEarlyCpu: Spread; lateOverAppend: Spread; earlyOverAppend: Spread; appendMs: Spread };
   };
 }
+
+/** A full, synchronous GC between rounds, whether or not node got --expose-gc. */
+const gc: () => void = (() => {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+})();
 
 const TURN: MessageSpec[] = [
   {
@@ -130,26 +176,33 @@ function instruments(timers: Timers): { parse: ParseTurn; tool: RunnableTool; ti
   return { parse, tool, timed };
 }
 
-async function measure(turns: number, makeStore: (() => CheckpointStore) | false): Promise<Measured> {
+/** Segments parsed once, up front, by the real parser: what `parse` returns when the bench leaves the parser out. */
+const PARSED: TurnResult[] = TURN.map((spec) => parseTurnSync(messageEvents(spec) as Iterable<unknown>));
+
+async function measure(turns: number, makeStore: (() => CheckpointStore) | false, parser: 'real' | 'preparsed' = 'real'): Promise<Measured> {
   // Pre-built events: producing them is not part of any measured time.
   const streams = TURN.map((spec) => messageEvents(spec));
   const timers: Timers = { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 };
-  const { parse, tool, timed } = instruments(timers);
+  const { parse: realParse, tool, timed } = instruments(timers);
+  let fresh: unknown[] = [];
+  let n = 0;
+  const parse: ParseTurn = parser === 'real' ? realParse : async () => fresh[n++] as TurnResult;
   let segments = 0;
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < turns; i++) {
-    let n = 0;
+    n = 0;
     const t = performance.now();
     const c = process.cpuUsage();
-    const fresh = streams.map((events) => structuredClone(events)); // the parser may keep (and grow) the objects it is given
+    // The parser may keep (and grow) the objects it is given; the controller keeps the messages it is given. Fresh copies each turn.
+    fresh = parser === 'real' ? streams.map((events) => structuredClone(events)) : structuredClone(PARSED);
     timers.excludedCpu += cpuMs(process.cpuUsage(c));
     timers.excluded += performance.now() - t;
     const result = await startRun({
       params: { model: 'claude-bench', max_tokens: 1024 },
       messages: 'Look up alpha and beta.',
       tools: [tool],
-      createStream: () => fresh[n++]!,
+      createStream: () => (parser === 'real' ? fresh[n++]! : {}) as never,
       parse,
       checkpoint: makeStore === false ? false : timed(makeStore()),
       runId: `run_bench_${i % 8}`,
@@ -162,24 +215,23 @@ async function measure(turns: number, makeStore: (() => CheckpointStore) | false
   return { overheadMs: (total - timers.excluded) / turns, cpuMs: (cpu - timers.excludedCpu) / turns, saveMs: timers.saveMs / turns, saves: timers.saves / turns, segments: segments / turns };
 }
 
-/** One fdatasync'd 1 KiB append, as the store makes it (async write at the end, then fdatasync). Median ms. */
-async function appendFloor(dir: string, count: number): Promise<number> {
+/** An fdatasync'd 1 KiB appender on its own file in `dir`, as the store appends (async write at the end, then fdatasync). */
+function appender(dir: string): { append: () => Promise<number>; close: () => void } {
   const writeAsync = promisify(write);
   const syncAsync = promisify(fdatasync);
-  const fd = openSync(join(dir, `floor-${Math.random()}.log`), 'w');
+  const fd = openSync(join(dir, `floor-${process.pid}-${Math.random()}.log`), 'w');
   const data = Buffer.alloc(1024, 'x');
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
+  let position = 0;
+  return {
+    append: async () => {
       const t = performance.now();
-      await writeAsync(fd, data, 0, data.length, i * data.length);
+      await writeAsync(fd, data, 0, data.length, position);
       await syncAsync(fd);
-      times.push(performance.now() - t);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return median(times);
+      position += data.length;
+      return performance.now() - t;
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /** A text of about `bytes` characters, different per turn (so nothing is shared by accident). */
@@ -190,109 +242,243 @@ const prose = (turn: number, bytes: number): string => {
   return out;
 };
 
-/** {@link longRun} three times, each beside its own floor measurement; medians over the rounds (the machine's load varies). */
-async function measureLong(dir: string, turns: number): Promise<ControllerBenchResult['long']> {
-  const rounds: ControllerBenchResult['long'][] = [];
-  for (let r = 0; r < 3; r++) rounds.push(await longRun(join(dir, `long-${r}`), turns));
-  const pick = (key: keyof ControllerBenchResult['long']) => round(median(rounds.map((x) => x[key])));
+type LongRound = Omit<ControllerBenchResult['long'], 'turns' | 'rounds' | 'spread'>;
+
+/**
+ * {@link longRun} `rounds` times after one shorter warm-up run (JIT), a full GC
+ * before each; every figure is the median over the rounds, and `spread` gives
+ * the lowest and highest round for the ratios (the machine's load varies from
+ * one second to the next: one round says little).
+ */
+async function measureLong(dir: string, turns: number, rounds: number): Promise<ControllerBenchResult['long']> {
+  await longRun(join(dir, 'long-warm'), Math.max(40, Math.round(turns / 5)));
+  const results: LongRound[] = [];
+  for (let r = 0; r < rounds; r++) {
+    gc();
+    results.push(await longRun(join(dir, `long-${r}`), turns));
+  }
+  const pick = (key: keyof LongRound) => round(median(results.map((x) => x[key])));
+  const range = (key: keyof LongRound): Spread => spreadOf(results.map((x) => x[key]));
   return {
     turns,
+    rounds,
     earlyMs: pick('earlyMs'),
     lateMs: pick('lateMs'),
     earlyMedianMs: pick('earlyMedianMs'),
     lateMedianMs: pick('lateMedianMs'),
+    earlyCpuMs: pick('earlyCpuMs'),
+    lateCpuMs: pick('lateCpuMs'),
     lateOverEarly: pick('lateOverEarly'),
+    lateOverEarlyMean: pick('lateOverEarlyMean'),
+    lateOverEarlyCpu: pick('lateOverEarlyCpu'),
     appendMs: pick('appendMs'),
+    appendEarlyMs: pick('appendEarlyMs'),
+    appendLateMs: pick('appendLateMs'),
     lateOverAppend: pick('lateOverAppend'),
+    earlyOverAppend: pick('earlyOverAppend'),
     journalBytes: pick('journalBytes'),
     loadMs: pick('loadMs'),
+    spread: {
+      lateOverEarly: range('lateOverEarly'),
+      lateOverEarlyCpu: range('lateOverEarlyCpu'),
+      lateOverAppend: range('lateOverAppend'),
+      earlyOverAppend: range('earlyOverAppend'),
+      appendMs: range('appendMs'),
+    },
   };
 }
 
-async function longRun(dir: string, turns: number): Promise<ControllerBenchResult['long']> {
-  const streams = Array.from({ length: turns + 1 }, (_, i) =>
+/** Passes the right to run between the two runs of {@link longRun}, so exactly one of them works at any moment. */
+class Baton {
+  #holder: 'early' | 'late' = 'early';
+  readonly #waiting = new Map<string, () => void>();
+  pass(to: 'early' | 'late'): void {
+    this.#holder = to;
+    const wake = this.#waiting.get(to);
+    this.#waiting.delete(to);
+    wake?.();
+  }
+  take(who: 'early' | 'late'): Promise<void> {
+    return this.#holder === who ? Promise.resolve() : new Promise((resolve) => this.#waiting.set(who, resolve));
+  }
+}
+
+/** The long run's tool turns, streamed in 64-character deltas: `turns` turns with ~2 KB of text and one call, then end_turn. */
+const longStreams = (turns: number, tag: string) =>
+  Array.from({ length: turns + 1 }, (_, i) =>
     messageEvents(
       i < turns
-        ? { content: [{ type: 'text', text: prose(i, 2048) }, { type: 'tool_use', id: `toolu_long_${i}`, name: 'lookup', input: { key: `k${i}` } }], stopReason: 'tool_use', chunkSize: 64 }
+        ? { content: [{ type: 'text', text: prose(i, 2048) }, { type: 'tool_use', id: `toolu_${tag}_${i}`, name: 'lookup', input: { key: `k${i}` } }], stopReason: 'tool_use', chunkSize: 64 }
         : { content: [{ type: 'text', text: 'All looked up.' }], stopReason: 'end_turn' },
     ),
   );
-  const timers: Timers = { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 };
-  const { parse, tool } = instruments(timers);
-  const marks: { at: number; excluded: number }[] = [];
-  let n = 0;
-  const store = new FileCheckpointStore({ dir });
-  const { mkdir } = await import('node:fs/promises');
+
+/**
+ * One round. Two runs of the same tool turns, each with its own journal in
+ * `dir` (the default durable store): the long one (`turns` turns) goes alone
+ * up to just before its late window; then the short one starts, and the two
+ * take turns — early turn k of the short run, then late turn k of the long one,
+ * never both at once (a baton handed over in `createStream`, outside the
+ * measured time). So an early and a late turn are measured seconds apart, not
+ * a whole run apart, and a change in the machine's load moves both. Before
+ * each of these turns one fdatasync'd 1 KiB append goes to a file beside the
+ * journals (outside the measured time, like the model and the tool): the floor,
+ * sampled at the same moments. Turn i runs from request i to request i+1 —
+ * the segment's bookkeeping, the tool's two records, the request's record.
+ */
+async function longRun(dir: string, turns: number): Promise<LongRound> {
+  // Windows of 20 turns, scaled to the run's length: early 10–30, late 270–290 of 300.
+  const scale = (at: number) => Math.round((at / 300) * turns);
+  const pairs = scale(30);
+  const lateFrom = scale(270) - scale(10); // the long run's first paired turn
+  const measuredFrom = scale(10); // pairs before this one are the paired phase's warm-up
   await mkdir(dir, { recursive: true });
-  const before = await appendFloor(dir, 200);
-  const result = await startRun({
-    params: { model: 'claude-bench', max_tokens: 1024 },
-    messages: 'Look everything up.',
-    tools: [tool],
-    createStream: () => {
-      marks.push({ at: performance.now(), excluded: timers.excluded });
-      return streams[n++]!;
-    },
-    parse,
-    checkpoint: store,
-    runId: 'run_bench_long',
-  }).settled;
-  if (result.status !== 'completed') throw new Error(`long run ended ${result.status}: ${result.error?.message}`);
-  const after = await appendFloor(dir, 200);
-  // Turn i: from request i to request i+1 — the segment's bookkeeping, the tool's two records, the request's record.
-  const turnMs = marks.slice(1).map((m, i) => m.at - marks[i]!.at - (m.excluded - marks[i]!.excluded));
-  const window = (from: number, to: number) => turnMs.slice(Math.round((from / 300) * turns), Math.round((to / 300) * turns));
-  const early = window(10, 30);
-  const late = window(270, 290);
-  const appendMs = median([before, after]);
-  const t = performance.now();
-  const loaded = await store.load('run_bench_long');
-  const loadMs = performance.now() - t;
-  if (loaded?.state.messages.length !== result.messages.length) throw new Error('the long run did not load back');
-  const { statSync } = await import('node:fs');
+  const store = new FileCheckpointStore({ dir });
+  const disk = appender(dir);
+  const baton = new Baton();
+  type Side = { name: 'early' | 'late'; first: number; timers: Timers; marks: Map<number, { at: number; cpu: number; excluded: number; excludedCpu: number }>; ends: Map<number, { at: number; cpu: number; excluded: number; excludedCpu: number }>; floor: Map<number, number> };
+  const side = (name: 'early' | 'late', first: number): Side => ({ name, first, timers: { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 }, marks: new Map(), ends: new Map(), floor: new Map() });
+  const early = side('early', 0);
+  const late = side('late', lateFrom);
+  const snap = (s: Side) => ({ at: performance.now(), cpu: cpuMs(process.cpuUsage()), excluded: s.timers.excluded, excludedCpu: s.timers.excludedCpu });
+  let earlyRun: Promise<unknown> | null = null;
+  const run = (s: Side, count: number) => {
+    const streams = longStreams(count, s.name);
+    const { parse, tool } = instruments(s.timers);
+    let n = 0;
+    const other = s.name === 'early' ? 'late' : 'early';
+    return startRun({
+      params: { model: 'claude-bench', max_tokens: 1024 },
+      messages: 'Look everything up.',
+      tools: [tool],
+      createStream: async () => {
+        const i = n++;
+        s.ends.set(i - 1, snap(s)); // the end of turn i − 1
+        const k = i - s.first; // the pair this request opens (k = pairs: the one after the last)
+        if (k >= 0 && k <= pairs) {
+          if (s.name === 'late' && k === 0) earlyRun = run(early, pairs + 1);
+          if (k > 0 || s.name === 'late') {
+            if (k > 0) baton.pass(other);
+            // The long run goes on alone after the last pair; the short one waits until it has.
+            if (!(s.name === 'late' && k === pairs)) await baton.take(s.name);
+          }
+          if (k < pairs) {
+            const c = process.cpuUsage();
+            s.floor.set(i, await disk.append());
+            s.timers.excludedCpu += cpuMs(process.cpuUsage(c));
+          }
+        }
+        s.marks.set(i, snap(s)); // the start of turn i
+        return streams[i]!;
+      },
+      parse,
+      checkpoint: store,
+      runId: `run_bench_${s.name}`,
+    }).settled.then((result) => {
+      if (result.status !== 'completed') throw new Error(`long run (${s.name}) ended ${result.status}: ${result.error?.message}`);
+      return result;
+    });
+  };
+  let lateResult;
+  try {
+    lateResult = await run(late, turns);
+    await earlyRun;
+  } finally {
+    disk.close();
+  }
+  const turnOf = (s: Side, k: number) => {
+    const i = s.first + k;
+    const start = s.marks.get(i)!;
+    const end = s.ends.get(i)!;
+    return { ms: end.at - start.at - (end.excluded - start.excluded), cpu: end.cpu - start.cpu - (end.excludedCpu - start.excludedCpu), floor: s.floor.get(i)! };
+  };
+  const window = (s: Side) => Array.from({ length: pairs - measuredFrom }, (_, j) => turnOf(s, measuredFrom + j));
+  const e = window(early);
+  const l = window(late);
+  const med = (xs: { ms: number; cpu: number; floor: number }[], key: 'ms' | 'cpu' | 'floor') => median(xs.map((x) => x[key]));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const t = performance.now();
+  const loaded = await store.load('run_bench_late');
+  const loadMs = performance.now() - t;
+  if (loaded?.state.messages.length !== lateResult.messages.length) throw new Error('the long run did not load back');
   return {
-    turns,
-    earlyMs: round(mean(early)),
-    lateMs: round(mean(late)),
-    earlyMedianMs: round(median(early)),
-    lateMedianMs: round(median(late)),
-    lateOverEarly: round(mean(late) / mean(early)),
-    appendMs: round(appendMs),
-    lateOverAppend: round(mean(late) / appendMs),
-    journalBytes: statSync(store.pathFor('run_bench_long')).size,
+    earlyMs: round(mean(e.map((x) => x.ms))),
+    lateMs: round(mean(l.map((x) => x.ms))),
+    earlyMedianMs: round(med(e, 'ms')),
+    lateMedianMs: round(med(l, 'ms')),
+    earlyCpuMs: round(med(e, 'cpu')),
+    lateCpuMs: round(med(l, 'cpu')),
+    lateOverEarly: round(med(l, 'ms') / med(e, 'ms')),
+    lateOverEarlyMean: round(mean(l.map((x) => x.ms)) / mean(e.map((x) => x.ms))),
+    lateOverEarlyCpu: round(med(l, 'cpu') / med(e, 'cpu')),
+    appendMs: round(median([...e, ...l].map((x) => x.floor))),
+    appendEarlyMs: round(med(e, 'floor')),
+    appendLateMs: round(med(l, 'floor')),
+    lateOverAppend: round(med(l, 'ms') / med(l, 'floor')),
+    earlyOverAppend: round(med(e, 'ms') / med(e, 'floor')),
+    journalBytes: statSync(store.pathFor('run_bench_late')).size,
     loadMs: round(loadMs),
   };
 }
 
-export async function benchController(options: { turns?: number; longTurns?: number } = {}): Promise<ControllerBenchResult> {
+export async function benchController(options: { turns?: number; longTurns?: number; rounds?: number } = {}): Promise<ControllerBenchResult> {
   const turns = options.turns ?? 500;
+  const rounds = Math.max(1, options.rounds ?? 5);
+  const perRound = Math.max(1, Math.round(turns / rounds));
+  const loadStart = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'turnstate-bench-'));
   try {
-    await measure(Math.min(1000, turns * 2), false); // warm-up (JIT)
-    const noStore = await measure(turns, false);
-    const memory = await measure(turns, () => new MemoryCheckpointStore());
-    const file = async (name: string, options: { fsync?: boolean; sync?: boolean }) => {
-      const store = new FileCheckpointStore({ dir: join(dir, name), ...options });
-      await measure(Math.min(20, turns), () => store);
-      return measure(turns, () => store);
+    const files = new Map<string, FileCheckpointStore>();
+    const file = (name: string, options: { fsync?: boolean; sync?: boolean }) => () => {
+      let store = files.get(name);
+      if (store === undefined) files.set(name, (store = new FileCheckpointStore({ dir: join(dir, name), ...options })));
+      return store;
     };
-    const asyncFsync = await file('async-fsync', {});
-    const asyncNoFsync = await file('async-nofsync', { fsync: false });
-    const syncFsync = await file('sync-fsync', { sync: true });
-    const long = await measureLong(dir, options.longTurns ?? 300);
+    const variants = {
+      noStore: (count: number) => measure(count, false),
+      controller: (count: number) => measure(count, false, 'preparsed'),
+      memory: (count: number) => measure(count, () => new MemoryCheckpointStore()),
+      asyncFsync: (count: number) => measure(count, file('async-fsync', {})),
+      asyncNoFsync: (count: number) => measure(count, file('async-nofsync', { fsync: false })),
+      syncFsync: (count: number) => measure(count, file('sync-fsync', { sync: true })),
+    };
+    type Variant = keyof typeof variants;
+    const names = Object.keys(variants) as Variant[];
+    // Warm-up (JIT): many turns with no store, a few of every variant. Then rounds in which the variants take turns (the order rotates).
+    await measure(Math.min(1000, turns * 2), false);
+    for (const name of names) await variants[name](Math.min(20, turns));
+    const measured = Object.fromEntries(names.map((name) => [name, [] as Measured[]])) as Record<Variant, Measured[]>;
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + r) % names.length]!;
+        gc();
+        measured[name].push(await variants[name](perRound));
+      }
+    }
+    const med = (name: Variant, key: keyof Measured) => round(median(measured[name].map((m) => m[key])));
+    const spread = (name: Variant, key: keyof Measured) => spreadOf(measured[name].map((m) => m[key]));
+    const long = await measureLong(dir, options.longTurns ?? 300, rounds);
     return {
-      perTurnMs: round(asyncFsync.overheadMs),
-      perSegmentMs: round(asyncFsync.overheadMs / asyncFsync.segments),
-      perTurnNoFsyncMs: round(asyncNoFsync.overheadMs),
-      perTurnSyncMs: round(syncFsync.overheadMs),
-      perTurnNoStoreMs: round(noStore.overheadMs),
-      perTurnNoStoreCpuMs: round(noStore.cpuMs),
-      perTurnMemoryMs: round(memory.overheadMs),
-      checkpointMsPerTurn: round(asyncFsync.saveMs),
-      checkpointsPerTurn: asyncFsync.saves,
-      segmentsPerTurn: asyncFsync.segments,
-      turns,
+      rounds,
+      loadAverage: { start: round(loadStart), end: round(loadavg()[0]!) },
+      perTurnMs: med('asyncFsync', 'overheadMs'),
+      perSegmentMs: round(med('asyncFsync', 'overheadMs') / med('asyncFsync', 'segments')),
+      perTurnNoFsyncMs: med('asyncNoFsync', 'overheadMs'),
+      perTurnSyncMs: med('syncFsync', 'overheadMs'),
+      perTurnNoStoreMs: med('noStore', 'overheadMs'),
+      perTurnNoStoreCpuMs: med('noStore', 'cpuMs'),
+      perTurnControllerCpuMs: med('controller', 'cpuMs'),
+      perTurnMemoryMs: med('memory', 'overheadMs'),
+      checkpointMsPerTurn: med('asyncFsync', 'saveMs'),
+      checkpointsPerTurn: med('asyncFsync', 'saves'),
+      segmentsPerTurn: med('asyncFsync', 'segments'),
+      turns: perRound * rounds,
+      spread: {
+        perTurnMs: spread('asyncFsync', 'overheadMs'),
+        perTurnNoStoreMs: spread('noStore', 'overheadMs'),
+        perTurnNoStoreCpuMs: spread('noStore', 'cpuMs'),
+        perTurnControllerCpuMs: spread('controller', 'cpuMs'),
+      },
       long,
     };
   } finally {
@@ -306,6 +492,7 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+const spreadOf = (xs: number[]): Spread => ({ min: round(Math.min(...xs)), median: round(median(xs)), max: round(Math.max(...xs)) });
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(JSON.stringify(await benchController(), null, 2));
