@@ -11,6 +11,7 @@ import {
   type ContinuationNote,
 } from '../../machines/continuation.machine.js';
 import { resolveBudgets, type Budgets } from './budget.js';
+import { resolveEffects, type RunEffects } from './effects.js';
 import { ControllerError } from './errors.js';
 import { EventHub, resultText, type ControllerEvent, type ControllerEventHandlers } from './events.js';
 import { finalText } from './history.js';
@@ -30,7 +31,7 @@ import {
 import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn, type SdkClient } from './model.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { nonNegativeSetting, raiseFactorSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
-import { batchCalls, finish, requestParams } from './steps.js';
+import { batchCalls, finish, requestParams, type ReceivedSegment } from './steps.js';
 import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision } from './tools.js';
 import type { MaxTokensPolicy, RequestParams, RetrySettings, RunnableTool, RunResult, RunSettings, RunState } from './types.js';
 import { emptyUsage } from './usage.js';
@@ -95,6 +96,14 @@ export interface CommonRunOptions {
   readonly clock?: Clock | undefined;
   /** Jitter source in [0, 1). */
   readonly random?: (() => number) | undefined;
+  /**
+   * The run's side effects, for a durable-execution engine to own (see
+   * {@link RunEffects}; turnstate/restate gives one). Each member left out
+   * keeps today's behaviour; a member and the option it replaces (`now`/`sleep`
+   * and `clock`, `random` and `random`, `journal` and `checkpoint`) are not
+   * given together.
+   */
+  readonly effects?: Partial<RunEffects> | undefined;
   /** The stream parser (default: turnstate's `parseTurn`). */
   readonly parse?: ParseTurn | undefined;
   /** XState inspection, e.g. `createBrowserInspector().inspect` from @statelyai/inspect. */
@@ -245,8 +254,7 @@ export function resultFromState(state: RunState, error: ControllerError | null =
  * {@link RunHandle}.
  */
 export function startRun(options: RunOptions): RunHandle {
-  const clock = options.clock ?? systemClock;
-  const state = initialRunState(options, clock.now());
+  const state = initialRunState(options, nowOf(options)());
   return launch(state, { resumed: false, seq: 0, options, decisions: {} });
 }
 
@@ -276,8 +284,7 @@ export function startResumeWith(validate: (value: unknown) => Checkpoint, checkp
 
 /** The state a resume starts from: the checkpoint's, with the resume's settings. Throws TypeError for missing tools. */
 function resumedState(checked: Checkpoint, options: ResumeOptions): RunState {
-  const clock = options.clock ?? systemClock;
-  const now = clock.now();
+  const now = nowOf(options)();
   const old = checked.state;
   const settings: RunSettings = {
     ...old.settings,
@@ -318,14 +325,26 @@ interface LaunchContext {
   readonly decisions: Readonly<Record<string, ToolDecision>>;
 }
 
+/** The run's clock: `effects.now`, else the `clock` option's. */
+function nowOf(options: CommonRunOptions): () => number {
+  const clock = options.clock ?? systemClock;
+  return options.effects?.now ?? ((): number => clock.now());
+}
+
 function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
   const { options } = launchContext;
   const clock = options.clock ?? systemClock;
-  const now = (): number => clock.now();
-  const random = options.random ?? Math.random;
+  const effects = resolveEffects(options.effects, options, {
+    now: () => clock.now(),
+    sleep: (ms, signal) => clock.sleep(ms, signal),
+    random: options.random ?? Math.random,
+    journal: () => storeFrom(options.checkpoint),
+  });
+  const now = effects.now;
+  const random = effects.random;
   const runId = initial.runId;
   const hub = new EventHub(options.on ?? {}, options.onEvent, options.eventLog, { runId, now });
-  const store = storeFrom(options.checkpoint);
+  const store = effects.journal;
   const tools = toolMap(options.tools ?? []);
   const parse = options.parse ?? defaultParseTurn;
   let createStream = options.createStream;
@@ -397,15 +416,19 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
             });
           }
         : undefined;
-      const response = await requestSegment({ createStream: model(), parse, params: requestParams(input.state), signal: runSignal(signal), now, onText, onBlock, idleTimeoutMs: options.idleTimeoutMs });
-      return {
-        message: response.message,
-        dropped: response.turn.dropped,
-        invalidToolInputs: response.turn.invalidToolInputs,
-        requestId: response.requestId,
-        startedAt: response.startedAt,
-        durationMs: response.durationMs,
+      const params = requestParams(input.state);
+      const perform = async (): Promise<ReceivedSegment> => {
+        const response = await requestSegment({ createStream: model(), parse, params, signal: runSignal(signal), now, onText, onBlock, idleTimeoutMs: options.idleTimeoutMs });
+        return {
+          message: response.message,
+          dropped: response.turn.dropped,
+          invalidToolInputs: response.turn.invalidToolInputs,
+          requestId: response.requestId,
+          startedAt: response.startedAt,
+          durationMs: response.durationMs,
+        };
       };
+      return effects.modelRequest({ runId, params, segment, attempt: input.attempt, kind: input.state.nextRequest }, perform);
     },
     runTools: async (input, signal) => {
       let toolState = input.state;
@@ -418,6 +441,7 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
         decisions: launchContext.decisions,
         signal: runSignal(signal),
         now,
+        invoke: effects.toolCall,
         journal: {
           update: (call) => {
             const at = toolState.batch.indexOf(call.id);
@@ -434,7 +458,7 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
           hub.emit({ type: 'tool_end', runId, at: now(), id: call.id, name: call.name, isError: call.result?.is_error ?? false, durationMs: call.durationMs ?? 0, error: call.result?.is_error ? resultText(call.result) : null }),
       });
     },
-    sleep: (ms, signal) => clock.sleep(ms, runSignal(signal)),
+    sleep: (ms, signal) => effects.sleep(ms, runSignal(signal)),
     now,
     random,
     abortCause: () => abortCause,

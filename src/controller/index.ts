@@ -39,6 +39,9 @@ export { toolDefinition, invokeTool, type ToolDecision } from './tools.js';
 export { emptyUsage, addUsage, sumUsage, normalizeUsage, totalTokens, type UsageTotals } from './usage.js';
 export { appendAssistant, trimTrailingWhitespace, endsWithAssistant } from './history.js';
 export { DEFAULT_RETRY, backoffDelay } from './retry.js';
+export { segmentFailureJSON, segmentFailureFromJSON, type RunEffects, type ModelRequest, type Perform, type SegmentFailureJSON } from './effects.js';
+export { SegmentFailure } from './retry.js';
+export type { ReceivedSegment } from './steps.js';
 export type {
   RunStatus,
   RunResult,

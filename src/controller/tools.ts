@@ -137,6 +137,11 @@ export interface ToolBatchOptions {
   readonly signal: AbortSignal;
   readonly journal: ToolJournal;
   readonly now: () => number;
+  /**
+   * Runs one call (the `toolCall` effect, see effects.ts): given the journal
+   * record and the step itself. Default: the step. A rejection stops the batch.
+   */
+  readonly invoke?: ((call: ToolCallRecord, perform: () => Promise<ToolResult>) => Promise<ToolResult>) | undefined;
   readonly onStart?: (call: ToolCallRecord) => void;
   readonly onEnd?: (call: ToolCallRecord) => void;
 }
@@ -203,7 +208,8 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
     await journal.persist();
     if (aborted) return;
     options.onStart?.({ ...call });
-    const result = await invokeTool(tool, call, options.timeoutMs, options.signal);
+    const perform = (): Promise<ToolResult> => invokeTool(tool, call, options.timeoutMs, options.signal);
+    const result = await (options.invoke === undefined ? perform() : options.invoke({ ...call }, perform));
     if (aborted) return; // too late: the run has ended; the call stays `started` (in doubt)
     call.status = 'done';
     call.result = result;
