@@ -238,6 +238,23 @@ describe.skipIf(binary === null)('turnstate/restate on restate-server', () => {
     expect((await s.history('k4')).body.pending).toBeNull();
   }, 180_000);
 
+  it('a turn that fails for good leaves the history as it was; the next message starts from it', async () => {
+    const script = conversationScript();
+    const s = await scenario('final-failure', (request) =>
+      JSON.stringify(request.body.messages[0]).includes('break')
+        ? sseFromMessage({ content: [{ type: 'text', text: '?' }], stopReason: 'a_reason_nobody_knows' })
+        : script(request),
+    );
+    const failed = await s.send('ff', 'break please');
+    expect(failed.status, failed.text).toBe(200);
+    expect(failed.body.status).toBe('failed');
+    expect(failed.body.error?.code).toBe('unknown_stop_reason');
+    expect((await s.history('ff')).body).toEqual({ messages: [], pending: null });
+    const next = await s.send('ff', 'write all three');
+    expect(next.body.status).toBe('completed');
+    expect(next.body.messages).toEqual(reference.messages);
+  }, 120_000);
+
   it('two concurrent messages for one conversation run one after the other; the second sees the first in its history', async () => {
     let releaseFirst!: () => void;
     const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
