@@ -12,11 +12,15 @@
  *                   ├──────────────────────────────────────────────────────────┤
  *                   │                                                  tool_use ▼
  *                   └──────────── runningTools ◀──────────────────── checkingToolCalls
+ *                                   │      ▲                              │ (a call awaits a decision)
+ *                                   │      └────── approvingToolCalls ◀───┘
+ *                                   ▼ (a call was deferred)
+ *                            awaitingApproval
  *
- *   final: completed · stopped · refused · incomplete · budgetExceeded · failed
+ *   final: completed · stopped · refused · incomplete · budgetExceeded · failed · awaitingApproval
  *
  * Side effects are the invoked actors `saveCheckpoint`, `requestModel`,
- * `runTools` and `waitBeforeRetry`. Each delegates to a function of
+ * `approveTools`, `runTools` and `waitBeforeRetry`. Each delegates to a function of
  * `context.env`, which the controller injects per run (tests script them the
  * same way, or replace an actor with `machine.provide()`). Injecting through
  * the input rather than `provide()` keeps one machine definition for every run:
@@ -35,7 +39,8 @@ import { assign, fromPromise, setup } from 'xstate';
 import type { BetaMessage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { checkRequestBudget, checkToolBudget, deadlineError, findDuplicateId, findStuckLoop } from '../src/controller/budget.js';
 import { ControllerError } from '../src/controller/errors.js';
-import { isRetryable, backoffDelay, SegmentFailure } from '../src/controller/retry.js';
+import { isRetryable, backoffDelay, type SegmentFailure } from '../src/controller/retry.js';
+import { failureError, failureOf } from './continuation.failures.js';
 import { ToolBatchInterrupted } from '../src/controller/tools.js';
 import {
   appendPartial,
@@ -48,8 +53,10 @@ import {
   raisedMaxTokens,
   recordRetry,
   recordSegment,
+  updateToolBatch,
   type ReceivedSegment,
 } from '../src/controller/steps.js';
+import { isDeferred } from '../src/controller/approval.js';
 import type { RequestKind, RunState, RunStatus, SegmentRecord, ToolCallRecord } from '../src/controller/types.js';
 
 /** Everything the machine needs from its surroundings: the side effects, time, randomness, reporting. */
@@ -58,8 +65,12 @@ export interface ContinuationEnv {
   saveCheckpoint(state: RunState): Promise<void>;
   /** One model request to a complete segment; rejects with a SegmentFailure. `signal` is the invoked actor's. */
   requestModel(input: RequestModelInput, signal: AbortSignal): Promise<ReceivedSegment>;
-  /** Runs the open batch, journaling each call; rejects with ToolBatchInterrupted. */
+  /** Runs the open batch, journaling each call (deferred calls are left alone); rejects with ToolBatchInterrupted. */
   runTools(input: RunToolsInput, signal: AbortSignal): Promise<ToolCallRecord[]>;
+  /** Whether a call of the open batch is to be decided (approve/deny/defer) before it may run. */
+  awaitsApproval(call: ToolCallRecord): boolean;
+  /** Decides the batch's calls that await a decision and journals every decision durably; resolves to the batch's records. */
+  approveTools(input: RunToolsInput, signal: AbortSignal): Promise<ToolCallRecord[]>;
   /** Resolves after `ms` (the retry backoff); rejects when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   now(): number;
@@ -107,30 +118,6 @@ export interface RunToolsInput {
 
 const stopReasonOf = (context: ContinuationContext): string | null => context.received?.message.stop_reason ?? null;
 const receivedMessage = (context: ContinuationContext): BetaMessage => context.received!.message;
-/** The failure of an invoked actor (an interrupted tool batch is unwrapped to its cause). */
-const failureOf = (event: unknown): unknown => {
-  const error = (event as { error?: unknown }).error;
-  return error instanceof ToolBatchInterrupted ? error.cause : error;
-};
-
-/** A thrown value as a ControllerError (anything else is a checkpoint/tool-runner bug surfaced as failed). */
-function asControllerError(error: unknown, fallback: ControllerError['code']): ControllerError {
-  if (error instanceof ControllerError) return error;
-  return new ControllerError(fallback, error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-function failureError(failure: unknown, context: ContinuationContext, during: string): ControllerError {
-  if (context.env.abortCause() === 'deadline') return deadlineError(context.state, context.env.now(), during);
-  if (context.env.abortCause() === 'caller' || (failure instanceof SegmentFailure && failure.kind === 'aborted')) {
-    return new ControllerError('aborted', `the run was aborted during ${during}`, { cause: failure });
-  }
-  if (failure instanceof SegmentFailure) {
-    const code = failure.kind === 'request' ? 'request_failed' : 'stream_failed';
-    return new ControllerError(code, failure.message, { cause: failure.details.cause ?? failure });
-  }
-  return asControllerError(failure, 'request_failed');
-}
-
 export const continuationMachine = setup({
   types: {
     context: {} as ContinuationContext,
@@ -141,6 +128,7 @@ export const continuationMachine = setup({
     saveCheckpoint: fromPromise<void, { env: ContinuationEnv; state: RunState }>(({ input }) => input.env.saveCheckpoint(input.state)),
     requestModel: fromPromise<ReceivedSegment, RequestModelInput & { env: ContinuationEnv }>(({ input, signal }) => input.env.requestModel(input, signal)),
     runTools: fromPromise<ToolCallRecord[], RunToolsInput & { env: ContinuationEnv }>(({ input, signal }) => input.env.runTools(input, signal)),
+    approveTools: fromPromise<ToolCallRecord[], RunToolsInput & { env: ContinuationEnv }>(({ input, signal }) => input.env.approveTools(input, signal)),
     waitBeforeRetry: fromPromise<void, { env: ContinuationEnv; delayMs: number }>(({ input, signal }) => input.env.sleep(input.delayMs, signal)),
   },
   guards: {
@@ -150,6 +138,10 @@ export const continuationMachine = setup({
     duplicateToolUseId: ({ context }) => findDuplicateId(context.state.toolCalls.slice(0, -context.state.batch.length || undefined), batchCalls(context.state)) !== null,
     stuckInLoop: ({ context }) =>
       findStuckLoop(context.state.toolCalls.slice(0, -context.state.batch.length || undefined), batchCalls(context.state), context.state.settings.stuckLoopThreshold) !== null,
+
+    batchAwaitsApproval: ({ context }) => batchCalls(context.state).some((call) => context.env.awaitsApproval(call)),
+    /** The batch ran all it may: some call still waits for a person. */
+    batchHasDeferredCalls: ({ event }) => (event as unknown as { output: ToolCallRecord[] }).output.some(isDeferred),
 
     stoppedOnEndTurn: ({ context }) => stopReasonOf(context) === 'end_turn',
     stoppedOnToolUse: ({ context }) => stopReasonOf(context) === 'tool_use',
@@ -183,6 +175,10 @@ export const continuationMachine = setup({
     appendPartialForContinue: assign(({ context }) => ({ state: appendPartial(context.state, receivedMessage(context)) ?? context.state })),
     raiseMaxTokens: assign(({ context }) => ({ state: { ...context.state, maxTokens: raisedMaxTokens(context.state) ?? context.state.maxTokens } })),
     openToolBatch: assign(({ context }) => ({ state: openToolBatch(context.state, receivedMessage(context), context.received?.invalidToolInputs) })),
+    /** The batch's records as the approval step journaled them (decisions; denied calls answered). */
+    recordApprovals: assign(({ context, event }) => ({ state: updateToolBatch(context.state, (event as unknown as { output: ToolCallRecord[] }).output) })),
+    /** The results of the calls that ran; the batch stays open for the deferred ones. */
+    keepToolResults: assign(({ context, event }) => ({ state: updateToolBatch(context.state, (event as unknown as { output: ToolCallRecord[] }).output) })),
     appendToolResults: assign(({ context, event }) => ({
       state: closeToolBatch(context.state, (event as unknown as { output: ToolCallRecord[] }).output),
     })),
@@ -231,6 +227,7 @@ export const continuationMachine = setup({
     }),
     failRequest: assign(({ context, event }) => ({ error: failureError(failureOf(event), context, 'a model request') })),
     failTools: assign(({ context, event }) => ({ error: failureError(failureOf(event), context, 'the tool calls') })),
+    failApproval: assign(({ context, event }) => ({ error: failureError(failureOf(event), context, 'the approval of tool calls') })),
     /** Keeps what the journal recorded before the batch stopped (started and done entries). */
     keepJournaledCalls: assign(({ context, event }) => {
       const error = (event as { error?: unknown }).error;
@@ -356,8 +353,25 @@ export const continuationMachine = setup({
         { guard: 'duplicateToolUseId', target: 'failed', actions: 'failDuplicateId' },
         { guard: 'stuckInLoop', target: 'failed', actions: 'failStuckLoop' },
         { guard: 'toolBudgetExceeded', target: 'budgetExceeded', actions: ['failToolBudget', 'announceBudget'] },
+        { guard: 'batchAwaitsApproval', target: 'approvingToolCalls' },
         { target: 'runningTools' },
       ],
+    },
+    /**
+     * Every call that awaits a decision gets one (a resume's `approvals`, else
+     * the hook), and all of them are durable before any call runs: denied
+     * calls are answered there and then, deferred ones wait.
+     */
+    approvingToolCalls: {
+      invoke: {
+        src: 'approveTools',
+        input: ({ context }) => ({ env: context.env, state: context.state, calls: batchCalls(context.state) }),
+        onDone: { target: 'runningTools', actions: 'recordApprovals' },
+        onError: [
+          { guard: 'abortedByDeadline', target: 'budgetExceeded', actions: ['failDeadline', 'announceBudget'] },
+          { target: 'failed', actions: 'failApproval' },
+        ],
+      },
     },
     /**
      * The batch runs with its own journal writes: `started` entries (the open
@@ -368,10 +382,14 @@ export const continuationMachine = setup({
       invoke: {
         src: 'runTools',
         input: ({ context }) => ({ env: context.env, state: context.state, calls: batchCalls(context.state) }),
-        onDone: {
-          target: 'preparingRequest',
-          actions: ['appendToolResults', { type: 'planContinuation', params: { kind: 'tool_results' } }, 'announceContinuation'],
-        },
+        onDone: [
+          // Results wait for the deferred calls: all of a batch's results go back in ONE user message.
+          { guard: 'batchHasDeferredCalls', target: 'awaitingApproval', actions: 'keepToolResults' },
+          {
+            target: 'preparingRequest',
+            actions: ['appendToolResults', { type: 'planContinuation', params: { kind: 'tool_results' } }, 'announceContinuation'],
+          },
+        ],
         onError: [
           { guard: 'abortedByDeadline', target: 'budgetExceeded', actions: ['keepJournaledCalls', 'failDeadline', 'announceBudget'] },
           { target: 'failed', actions: ['keepJournaledCalls', 'failTools'] },
@@ -384,6 +402,8 @@ export const continuationMachine = setup({
     incomplete: { type: 'final', entry: { type: 'finish', params: { status: 'incomplete' } } },
     budgetExceeded: { type: 'final', entry: { type: 'finish', params: { status: 'budget_exceeded' } } },
     failed: { type: 'final', entry: { type: 'finish', params: { status: 'failed' } } },
+    /** Stopped, resumably, with the open batch: a resume with `approvals` goes on from it. */
+    awaitingApproval: { type: 'final', entry: { type: 'finish', params: { status: 'awaiting_approval' } } },
   },
 });
 

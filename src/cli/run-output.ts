@@ -37,6 +37,7 @@ export function resultJson(result: RunResult): Record<string, unknown> {
     segments: result.segments,
     dropped: result.dropped,
     error: result.error ? result.error.toJSON() : null,
+    awaitingApproval: result.awaitingApproval,
   };
 }
 
@@ -100,6 +101,10 @@ export function humanPrinter(io: CliIO): (event: ControllerEvent) => void {
         if (event.isError) line(`  ✗ ${event.name} failed in ${event.durationMs} ms: ${clipLine(event.error ?? '', 200) || 'no message'}`);
         else line(`  ✓ ${event.name} done in ${event.durationMs} ms`);
         break;
+      case 'tool_approval':
+        if (event.decision === 'denied') line(`  ✋ ${event.name} denied (${event.id}): ${clipLine(event.message ?? '', 200)}`);
+        else if (event.decision === 'deferred') line(`  ⏸ ${event.name} awaits approval (${event.id})`);
+        break;
       case 'retry':
         line(`  ↻ ${event.apiErrorType ?? event.code} mid-stream; retry ${event.attempt} in ${event.delayMs} ms (output above is discarded)`);
         break;
@@ -129,6 +134,18 @@ function decisionHelp(calls: readonly ErrorToolCall[], context: ResumeContext): 
     '  or give a result without running it (a JSON string, or {"content": …, "is_error": false}):',
     `    ${resumeCommandLine(context, ['--result', shellWord(`${calls[0]!.id}={"content":"…"}`)])}`,
     `    ${resumeCommandLine(context, ['--result-file', shellWord(`${calls[0]!.id}=FILE`)])}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** What to type to decide the calls awaiting approval. */
+function approvalHelp(calls: RunResult['awaitingApproval'], context: ResumeContext): string {
+  const width = Math.max(...calls.map((c) => c.id.length));
+  const lines = [
+    `  ${calls.length === 1 ? 'this tool call awaits' : `these ${calls.length} tool calls await`} approval:`,
+    ...calls.map((c) => `    ${c.id.padEnd(width)}  ${c.name} ${preview(c.input)}`),
+    '  decide each one, then resume (--approve runs it; --deny tells the model REASON instead):',
+    `    ${resumeCommandLine(context, calls.flatMap((c, i) => (i === calls.length - 1 && calls.length > 1 ? ['--deny', shellWord(`${c.id}=REASON`)] : ['--approve', shellWord(c.id)])))}`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -168,6 +185,7 @@ export function summaryLine(result: RunResult, context: ResumeContext | null): s
   if (context?.checkpointPath) {
     text += `  checkpoint: ${context.checkpointPath}\n`;
     if (inDoubt.length > 0) text += decisionHelp(inDoubt, context);
+    else if (result.awaitingApproval.length > 0) text += approvalHelp(result.awaitingApproval, context);
     else if (result.state.phase !== 'done') text += `  resume with: ${resumeCommandLine(context, budgetFlags(result))}\n`;
   }
   return text;

@@ -10,6 +10,7 @@ import {
   type ContinuationMachine,
   type ContinuationNote,
 } from '../../machines/continuation.machine.js';
+import { approvalSetting, approvalsFor, awaitsDecision, decideToolCalls, deferredCalls, type ApproveToolCall, type ResumeApproval } from './approval.js';
 import { resolveBudgets, type Budgets } from './budget.js';
 import { resolveEffects, type RunEffects } from './effects.js';
 import { ControllerError } from './errors.js';
@@ -32,7 +33,7 @@ import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, t
 import { DEFAULT_RETRY } from './retry.js';
 import { nonNegativeSetting, raiseFactorSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
 import { batchCalls, finish, requestParams, type ReceivedSegment } from './steps.js';
-import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision } from './tools.js';
+import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision, type ToolJournal } from './tools.js';
 import type { MaxTokensPolicy, RequestParams, RetrySettings, RunnableTool, RunResult, RunSettings, RunState } from './types.js';
 import { emptyUsage } from './usage.js';
 
@@ -110,6 +111,13 @@ export interface CommonRunOptions {
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   /** A variant of the continuation machine (tests use it to prove the properties catch a broken one). */
   readonly machine?: ContinuationMachine | undefined;
+  /**
+   * Asked about every client tool call before it runs: approve, deny with a
+   * message (the model gets it as an `is_error` tool_result; the tool never
+   * runs) or defer (the run stops `awaiting_approval`, resumably). Each
+   * decision is journaled before it is acted on. On resume, pass it again.
+   */
+  readonly approveToolCall?: ApproveToolCall | undefined;
 }
 
 export interface RunOptions extends CommonRunOptions {
@@ -130,6 +138,8 @@ export interface RunOptions extends CommonRunOptions {
 export interface ResumeOptions extends CommonRunOptions {
   /** Answers for tool calls in doubt (started, no result, not retrySafe), by tool_use id. */
   readonly decisions?: Readonly<Record<string, ToolDecision>> | undefined;
+  /** Answers for tool calls awaiting approval (deferred, or never decided), by tool_use id. */
+  readonly approvals?: Readonly<Record<string, ResumeApproval>> | undefined;
 }
 
 /** A run in progress. */
@@ -192,6 +202,7 @@ export function initialRunState(options: RunOptions, now: number): RunState {
     toolConcurrency: options.toolConcurrency ?? DEFAULTS.toolConcurrency,
     toolTimeoutMs: toolTimeoutSetting(options.toolTimeoutMs ?? DEFAULTS.toolTimeoutMs, 'toolTimeoutMs'),
     retry: retrySettings(options.retry, DEFAULT_RETRY),
+    ...approvalSetting(options.approveToolCall, undefined),
   };
   if (!['stop', 'continue', 'raise'].includes(settings.maxTokensPolicy)) throw new TypeError(`maxTokensPolicy must be stop, continue or raise`);
   return {
@@ -237,6 +248,7 @@ export function resultFromState(state: RunState, error: ControllerError | null =
     stopDetails: outcome.stopDetails,
     reason: outcome.reason,
     error: err,
+    awaitingApproval: outcome.status === 'awaiting_approval' ? deferredCalls(state) : [],
     listenerErrors,
     state,
   };
@@ -255,7 +267,7 @@ export function resultFromState(state: RunState, error: ControllerError | null =
  */
 export function startRun(options: RunOptions): RunHandle {
   const state = initialRunState(options, nowOf(options)());
-  return launch(state, { resumed: false, seq: 0, options, decisions: {} });
+  return launch(state, { resumed: false, seq: 0, options, decisions: {}, approvals: {} });
 }
 
 /** Runs to the end: `await runTurn({ params, messages, tools })`. */
@@ -279,7 +291,7 @@ export function startResume(checkpoint: Checkpoint, options: ResumeOptions = {})
 export function startResumeWith(validate: (value: unknown) => Checkpoint, checkpoint: unknown, options: ResumeOptions = {}): RunHandle {
   const checked = validate(checkpoint);
   const state = resumedState(checked, options);
-  return launch(state, { resumed: true, seq: checked.seq, options, decisions: options.decisions ?? {} });
+  return launch(state, { resumed: true, seq: checked.seq, options, decisions: options.decisions ?? {}, approvals: options.approvals ?? {} });
 }
 
 /** The state a resume starts from: the checkpoint's, with the resume's settings. Throws TypeError for missing tools. */
@@ -292,7 +304,9 @@ function resumedState(checked: Checkpoint, options: ResumeOptions): RunState {
     retry: retrySettings(options.retry, old.settings.retry),
     toolConcurrency: options.toolConcurrency ?? old.settings.toolConcurrency,
     toolTimeoutMs: options.toolTimeoutMs === undefined ? old.settings.toolTimeoutMs : toolTimeoutSetting(options.toolTimeoutMs, 'toolTimeoutMs'),
+    ...approvalSetting(options.approveToolCall, old.settings.requiresApproval),
   };
+  approvalsFor(old, options);
   const state: RunState = old.phase === 'done' ? old : { ...old, outcome: null, settings };
   if (state.phase === 'running_tools') {
     // A call of the open batch whose tool the run had but the resume was not given would be answered
@@ -323,6 +337,7 @@ interface LaunchContext {
   readonly seq: number;
   readonly options: CommonRunOptions;
   readonly decisions: Readonly<Record<string, ToolDecision>>;
+  readonly approvals: Readonly<Record<string, ResumeApproval>>;
 }
 
 /** The run's clock: `effects.now`, else the `clock` option's. */
@@ -391,6 +406,23 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
    */
   const runSignal = (_actorSignal: AbortSignal): AbortSignal => runAbort.signal;
 
+  /** Journal hooks for the open batch: each new version of a call goes into the state the next write stores. */
+  const batchJournal = (state: RunState): ToolJournal => {
+    let toolState = state;
+    const offset = toolState.toolCalls.length - toolState.batch.length;
+    return {
+      update: (call) => {
+        const at = toolState.batch.indexOf(call.id);
+        if (at === -1) return;
+        const toolCalls = toolState.toolCalls.slice();
+        toolCalls[offset + at] = call;
+        toolState = { ...toolState, toolCalls };
+        latest = toolState;
+      },
+      persist: durableWrite,
+    };
+  };
+
   const env: ContinuationEnv = {
     saveCheckpoint: (state) => {
       latest = state;
@@ -430,32 +462,38 @@ function launch(initial: RunState, launchContext: LaunchContext): RunHandle {
       };
       return effects.modelRequest({ runId, params, segment, attempt: input.attempt, kind: input.state.nextRequest }, perform);
     },
-    runTools: async (input, signal) => {
-      let toolState = input.state;
-      const offset = toolState.toolCalls.length - toolState.batch.length;
-      return runToolBatch({
+    runTools: async (input, signal) =>
+      runToolBatch({
         calls: input.calls,
         tools,
-        concurrency: toolState.settings.toolConcurrency,
-        timeoutMs: toolState.settings.toolTimeoutMs,
+        concurrency: input.state.settings.toolConcurrency,
+        timeoutMs: input.state.settings.toolTimeoutMs,
         decisions: launchContext.decisions,
         signal: runSignal(signal),
         now,
         invoke: effects.toolCall,
-        journal: {
-          update: (call) => {
-            const at = toolState.batch.indexOf(call.id);
-            if (at === -1) return;
-            const toolCalls = toolState.toolCalls.slice();
-            toolCalls[offset + at] = call;
-            toolState = { ...toolState, toolCalls };
-            latest = toolState;
-          },
-          persist: durableWrite,
-        },
+        journal: batchJournal(input.state),
         onStart: (call) => hub.emit({ type: 'tool_start', runId, at: now(), id: call.id, name: call.name, input: call.input, attempt: call.attempts }),
         onEnd: (call) =>
           hub.emit({ type: 'tool_end', runId, at: now(), id: call.id, name: call.name, isError: call.result?.is_error ?? false, durationMs: call.durationMs ?? 0, error: call.result?.is_error ? resultText(call.result) : null }),
+      }),
+    awaitsApproval: (call) => awaitsDecision(call) && (options.approveToolCall !== undefined || Object.hasOwn(launchContext.approvals, call.id)),
+    approveTools: async (input, signal) => {
+      // The open batch is durable before anyone is asked: a person may take hours, and a restart meanwhile must find the calls.
+      latest = input.state;
+      await durableWrite();
+      return decideToolCalls({
+        runId,
+        calls: input.calls,
+        hook: options.approveToolCall,
+        approvals: launchContext.approvals,
+        signal: runSignal(signal),
+        now,
+        journal: batchJournal(input.state),
+        onDecision: (call) => {
+          const approval = call.approval!;
+          hub.emit({ type: 'tool_approval', runId, at: now(), id: call.id, name: call.name, decision: approval.decision, message: approval.message ?? null, source: approval.source });
+        },
       });
     },
     sleep: (ms, signal) => effects.sleep(ms, runSignal(signal)),

@@ -38,6 +38,14 @@ import type { BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages
  *   range (a negative or NaN timeout, budget or retry delay, a tool whose
  *   `timeoutMs` is such). Thrown before the run starts; the message names the
  *   option.
+ * - `approval_failed`: the `approveToolCall` hook threw (or rejected, or
+ *   returned something that is not `{ approve: true }`, `{ deny: message }`
+ *   or `{ defer: true }`) for the call `toolCall` names. Nothing of the batch
+ *   ran and no decision of it was journaled; resumable (the hook is asked again).
+ * - `invalid_approval`: an `approvals` entry of a resume is not one: its id
+ *   (`toolUseId`) is not a call of the open batch that awaits a decision, or it
+ *   contradicts the decision already journaled, or its value is not
+ *   `{ approve: true }` / `{ deny: message }`. Thrown before the run starts.
  */
 export type ControllerErrorCode =
   | 'budget_exceeded'
@@ -53,6 +61,8 @@ export type ControllerErrorCode =
   | 'aborted'
   | 'run_locked'
   | 'invalid_options'
+  | 'approval_failed'
+  | 'invalid_approval'
   /** TurnRunner: the conversation was changed while a run was in flight. */
   | 'run_in_progress';
 

@@ -35,6 +35,12 @@ export type ControllerEvent =
       requestId: string | null;
     }
   | { type: 'tool_start'; runId: string; at: number; id: string; name: string; input: unknown; attempt: number }
+  /**
+   * An approval decision for a call, once it is durable in the journal (so
+   * before the call runs, or is answered with the deny `message`, or waits).
+   * `source`: the `approveToolCall` hook, or a resume's `approvals`.
+   */
+  | { type: 'tool_approval'; runId: string; at: number; id: string; name: string; decision: 'approved' | 'denied' | 'deferred'; message: string | null; source: 'hook' | 'resume' }
   /** `error`: for a failed call (`isError`), the text of its result (what the model is told), else null. */
   | { type: 'tool_end'; runId: string; at: number; id: string; name: string; isError: boolean; durationMs: number; error: string | null }
   | { type: 'retry'; runId: string; at: number; segment: number; attempt: number; delayMs: number; code: string; apiErrorType: string | null }

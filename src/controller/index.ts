@@ -34,6 +34,7 @@ export {
   type FileCheckpointStoreOptions,
 } from './journal.js';
 export { toolRunner, TurnRunner, type RunnerParams } from './runner.js';
+export { type ApproveToolCall, type ApprovalDecision, type ApprovalRequest, type ResumeApproval } from './approval.js';
 export { sdkCreateStream, type SdkClient, type CreateStream, type ModelStream, type ParseTurn } from './model.js';
 export { toolDefinition, invokeTool, type ToolDecision } from './tools.js';
 export { emptyUsage, addUsage, sumUsage, normalizeUsage, totalTokens, type UsageTotals } from './usage.js';
@@ -58,6 +59,7 @@ export type {
   ToolRunOutput,
   ToolResult,
   ToolCallRecord,
+  ApprovalRecord,
   SegmentRecord,
   RetryRecord,
   DroppedRecord,

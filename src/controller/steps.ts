@@ -146,6 +146,12 @@ export function batchCalls(state: RunState): ToolCallRecord[] {
   return state.toolCalls.slice(start);
 }
 
+/** Records new versions of the open batch's calls (decisions, results so far), leaving the batch open. */
+export function updateToolBatch(state: RunState, records: readonly ToolCallRecord[]): RunState {
+  const start = state.toolCalls.length - state.batch.length;
+  return { ...state, toolCalls: [...state.toolCalls.slice(0, start), ...records] };
+}
+
 /** Records the batch's final records and appends ONE user message with every tool_result, in tool_use order. */
 export function closeToolBatch(state: RunState, records: readonly ToolCallRecord[]): RunState {
   const start = state.toolCalls.length - state.batch.length;
@@ -176,7 +182,7 @@ export function raisedMaxTokens(state: RunState): number | null {
  * decision, or simply again). The others are final: going on would only repeat
  * them.
  */
-const RESUMABLE = new Set(['budget_exceeded', 'retries_exhausted', 'request_failed', 'stream_failed', 'tool_needs_decision', 'checkpoint_failed', 'aborted', 'run_locked']);
+const RESUMABLE = new Set(['budget_exceeded', 'retries_exhausted', 'request_failed', 'stream_failed', 'tool_needs_decision', 'checkpoint_failed', 'aborted', 'run_locked', 'approval_failed']);
 
 /** Marks the run as ended. A resumable failure keeps its phase so `resume` can go on from it. */
 export function finish(state: RunState, status: RunStatus, details: { reason?: string | null; error?: ControllerError | null } = {}): RunState {
@@ -190,6 +196,7 @@ export function finish(state: RunState, status: RunStatus, details: { reason?: s
     reason: details.reason ?? null,
     error: error === null ? null : (error.toJSON() as Outcome['error']),
   };
-  const resumable = error !== null && RESUMABLE.has(error.code);
+  // Awaiting approval is no failure, and the open batch is exactly what a resume goes on from.
+  const resumable = status === 'awaiting_approval' || (error !== null && RESUMABLE.has(error.code));
   return { ...state, outcome, phase: resumable ? state.phase : 'done' };
 }

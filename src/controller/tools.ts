@@ -199,7 +199,8 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
   let aborted = false;
   const run = async (index: number): Promise<void> => {
     const call = records[index]!;
-    if (call.status === 'done' || aborted) return;
+    // A deferred call waits for a person; it runs on the resume that approves it.
+    if (call.status === 'done' || call.approval?.decision === 'deferred' || aborted) return;
     const tool = tools.get(call.name);
     call.status = 'started';
     call.attempts += 1;

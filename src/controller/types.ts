@@ -40,8 +40,11 @@ export type StreamRequestParams = RequestParams & { messages: BetaMessageParam[]
  *   with a larger budget.
  * - `failed`: a {@link ControllerError} other than a budget stopped the run
  *   (`error.code` says which).
+ * - `awaiting_approval`: `approveToolCall` deferred one or more calls of the
+ *   open tool batch; `awaitingApproval` lists them. Nothing is an error: the
+ *   run is resumable with `approvals` for those ids.
  */
-export type RunStatus = 'completed' | 'stopped' | 'refused' | 'incomplete' | 'budget_exceeded' | 'failed';
+export type RunStatus = 'completed' | 'stopped' | 'refused' | 'incomplete' | 'budget_exceeded' | 'failed' | 'awaiting_approval';
 
 /**
  * What to do when a segment stops on `max_tokens`.
@@ -97,6 +100,12 @@ export interface RunSettings {
   /** Per-call timeout unless the tool sets `timeoutMs`. Default 120 000 ms. */
   toolTimeoutMs: number;
   retry: RetrySettings;
+  /**
+   * The run was started with an `approveToolCall` hook: a resume must be given
+   * one too (functions are not checkpointed), or later tool calls would run
+   * unasked. Absent in checkpoints written before approvals existed.
+   */
+  requiresApproval?: boolean | undefined;
 }
 
 /**
@@ -142,6 +151,23 @@ export interface ToolCallRecord {
    * an `is_error` result and never run — nor asked about on resume.
    */
   invalidInput?: string;
+  /**
+   * The approval decision for this call, journaled (durably) before it is
+   * acted on: `approved` calls run as usual, `denied` ones are `done` with an
+   * `is_error` result carrying the message and never run, `deferred` ones
+   * stay `pending` until a resume decides them. Absent without approvals.
+   */
+  approval?: ApprovalRecord;
+}
+
+/** One journaled approval decision. */
+export interface ApprovalRecord {
+  decision: 'approved' | 'denied' | 'deferred';
+  /** For `denied`: the message the model gets as the `is_error` tool_result. */
+  message?: string;
+  /** Who decided: the `approveToolCall` hook, or the `approvals` of a resume. */
+  source: 'hook' | 'resume';
+  at: number;
 }
 
 /** One model response of the run. */
@@ -280,6 +306,8 @@ export interface RunResult {
   /** For `incomplete`: why (`max_tokens`, `model_context_window_exceeded`, …). */
   reason: string | null;
   error: ControllerError | null;
+  /** For `awaiting_approval`: the deferred calls of the open batch, in tool_use order (else empty). */
+  awaitingApproval: readonly { readonly id: string; readonly name: string; readonly input: unknown }[];
   /**
    * Event callbacks (`on`, `onEvent`) that threw: each caught — the run went on
    * exactly as if it had returned — and kept here (`listener_failed`, the

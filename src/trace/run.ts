@@ -42,6 +42,8 @@ export function describeControllerEvent(event: ControllerEvent): string {
       return `${event.name} ${event.id} ${capText(safeJson(event.input), 120)}`;
     case 'tool_end':
       return `${event.name} ${event.id} ${event.isError ? `error: ${capText(event.error ?? '', 120)}` : 'ok'} in ${Math.round(event.durationMs)} ms`;
+    case 'tool_approval':
+      return `${event.name} ${event.id} ${event.decision}${event.message === null ? '' : `: ${capText(event.message, 120)}`} (${event.source})`;
     case 'retry':
       return `segment ${event.segment} attempt ${event.attempt}: ${event.code}${event.apiErrorType ? ` ${event.apiErrorType}` : ''}, backoff ${Math.round(event.delayMs)} ms`;
     case 'continuation':

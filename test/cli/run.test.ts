@@ -88,7 +88,7 @@ describe('turnstate run', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const out = JSON.parse(lines[0]!);
-    expect(Object.keys(out)).toEqual(['status', 'stopReason', 'text', 'messages', 'usage', 'segments', 'dropped', 'error']);
+    expect(Object.keys(out)).toEqual(['status', 'stopReason', 'text', 'messages', 'usage', 'segments', 'dropped', 'error', 'awaitingApproval']);
     expect(out).toMatchObject({ status: 'stopped', stopReason: 'stop_sequence', text: 'def f():\n', error: null });
     expect(api!.requests[0]!.body).toMatchObject({ model: 'claude-haiku-4-5', max_tokens: 77, system: 'Be brief.' });
     // default checkpoint location

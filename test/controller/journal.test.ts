@@ -249,6 +249,8 @@ describe('resume', () => {
       random: () => 0,
       abortCause: () => null,
       notify: () => {},
+      awaitsApproval: () => false,
+      approveTools: async () => [],
     };
     const actor = createActor(machine, { input: { state: withBatch, env } }).start();
     await new Promise((r) => setTimeout(r, 10));

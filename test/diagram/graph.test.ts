@@ -122,7 +122,9 @@ describe('machineGraph', () => {
     expect(mermaid).toContain('routingStopReason --> completed : 1/11 always [stoppedOnEndTurn]');
     expect(mermaid).toContain('routingStopReason --> failed : 11/11 always\n');
     expect(mermaid).toContain('requesting_streaming --> requesting_backingOff : 2/4 error: requestModel [retryableWithAttemptsLeft]');
-    expect(mermaid).toContain('runningTools --> preparingRequest : done: runTools');
+    expect(mermaid).toContain('runningTools --> awaitingApproval : 1/2 done: runTools [batchHasDeferredCalls]');
+    expect(mermaid).toContain('runningTools --> preparingRequest : 2/2 done: runTools');
+    expect(mermaid).toContain('checkingToolCalls --> approvingToolCalls : 4/5 always [batchAwaitsApproval]');
   });
 
   it('stream: guard parameters are on the labels (the delta types each block takes)', () => {

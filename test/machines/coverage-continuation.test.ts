@@ -121,6 +121,32 @@ describe('continuation machine coverage', () => {
       { status: 'failed', code: 'aborted' },
     ],
     [
+      'approval: approved and run',
+      () => run('approval approve', [toolUse([{ id: 'toolu_ap', name: 'echo' }]), text('done')], { tools: [echoTool()], approveToolCall: () => ({ approve: true }) }),
+      { status: 'completed', code: null },
+    ],
+    [
+      'approval: deferred',
+      () => run('approval defer', [toolUse([{ id: 'toolu_df', name: 'echo' }])], { tools: [echoTool()], approveToolCall: () => ({ defer: true }) }),
+      { status: 'awaiting_approval', code: null },
+    ],
+    [
+      'approval: the hook throws',
+      () =>
+        run('approval throws', [toolUse([{ id: 'toolu_th', name: 'echo' }])], {
+          tools: [echoTool()],
+          approveToolCall: () => {
+            throw new Error('no');
+          },
+        }),
+      { status: 'failed', code: 'approval_failed' },
+    ],
+    [
+      'approval: deadline while the hook waits',
+      () => run('approval deadline', [toolUse([{ id: 'toolu_dl', name: 'echo' }])], { tools: [echoTool()], budgets: { deadlineMs: 150 }, approveToolCall: () => new Promise(() => {}) }),
+      { status: 'budget_exceeded', code: 'budget_exceeded' },
+    ],
+    [
       'resume with an open tool batch',
       async () => {
         const first = await run('resume: first', [toolUse([{ id: 'toolu_o', name: 'echo' }]), text('done')], { tools: [echoTool()], budgets: { maxToolCalls: 0 } });

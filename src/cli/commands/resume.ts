@@ -12,7 +12,8 @@ import { EXIT, type Command } from '../io.js';
 import { finishRun, humanPrinter } from '../run-output.js';
 import { runTraceFor } from '../trace-file.js';
 import { liveRun, observers } from '../inspect-live.js';
-import { clientFromEnv, loadTools } from './run.js';
+import { clientFromEnv, loadToolsModule } from './run.js';
+import { checkApprovals, type ResumeApproval } from '../../controller/approval.js';
 
 const HELP = `Usage: turnstate resume CHECKPOINT [options]
 
@@ -31,6 +32,9 @@ its result.
   --result ID=JSON          record JSON as the result of the in-doubt call ID without running it:
                             a JSON string (the result text) or {"content": …, "is_error": false}
   --result-file ID=FILE     the same, the JSON read from FILE (repeatable, like --result)
+  --approve ID              approve the tool call ID that awaits approval: it runs (repeatable)
+  --deny ID=REASON          deny it: it never runs, and the model gets REASON as an
+                            is_error tool_result (repeatable)
   --json                    print one JSON object at the end (as \`turnstate run --json\`)
   --trace OUT               write a self-contained trace page (HTML, no network) of the run:
                             the machine's diagram, its states and transitions, the controller's
@@ -42,7 +46,7 @@ its result.
   -h, --help                this text
 
 Exit status: 0 completed (end_turn or stop_sequence); 1 anything else;
-2 usage errors (also an ID that is not in doubt); 130 interrupted (Ctrl-C);
+2 usage errors (also an ID that is not in doubt, or not awaiting approval); 130 interrupted (Ctrl-C);
 141 standard output closed.`;
 
 /** A --result value: a JSON string (the text), or a tool_result's `{ content, is_error? }`. */
@@ -111,6 +115,32 @@ async function decisionsFrom(
   return decisions;
 }
 
+/** The approvals `--approve ID` and `--deny ID=REASON` give, checked against the calls the checkpoint has awaiting approval. */
+function approvalsFrom(values: { approve?: string[] | undefined; deny?: string[] | undefined }, checkpoint: Checkpoint): Record<string, ResumeApproval> {
+  const approvals: Record<string, ResumeApproval> = {};
+  const given: [flag: string, id: string, approval: ResumeApproval][] = [];
+  for (const id of values.approve ?? []) {
+    if (id === '' || id.includes('=')) throw new UsageError(`resume: --approve takes a tool_use id alone, got ${JSON.stringify(id)} (a reason goes with --deny ID=REASON)`);
+    given.push(['--approve', id, { approve: true }]);
+  }
+  for (const spec of values.deny ?? []) {
+    const [id, reason] = splitPair('--deny', spec, 'REASON');
+    if (reason.trim() === '') throw new UsageError(`resume: --deny ${id}: give a REASON (the model is told it): --deny ${id}=REASON`);
+    given.push(['--deny', id, { deny: reason }]);
+  }
+  for (const [flag, id, approval] of given) {
+    if (id in approvals) throw new UsageError(`resume: ${flag} ${id}: a decision for ${id} was already given`);
+    approvals[id] = approval;
+    try {
+      checkApprovals(checkpoint.state, { [id]: approval });
+    } catch (error) {
+      if (error instanceof ControllerError) throw new UsageError(`resume: ${flag} ${id}: ${error.message.replace(/^approvals(\['[^']*'\]| names \S+, which)? ?/, '')}`);
+      throw error;
+    }
+  }
+  return approvals;
+}
+
 export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a run from its checkpoint without losing or repeating work',
@@ -124,6 +154,8 @@ export const resumeCommand: Command = {
       rerun: { type: 'string', multiple: true },
       result: { type: 'string', multiple: true },
       'result-file': { type: 'string', multiple: true },
+      approve: { type: 'string', multiple: true },
+      deny: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       trace: { type: 'string' },
       inspect: { type: 'boolean' },
@@ -144,7 +176,8 @@ export const resumeCommand: Command = {
       throw error;
     }
     const decisions = await decisionsFrom(values, checkpoint, io.cwd);
-    const tools = await loadTools('resume', values.tools, io.cwd);
+    const approvals = approvalsFrom(values, checkpoint);
+    const { tools, approveToolCall } = await loadToolsModule('resume', values.tools, io.cwd);
     const finished = checkpoint.state.phase === 'done';
     const json = values.json ?? false;
     const trace = await runTraceFor(values.trace, `turnstate resume ${positionals[0]!}`, json ? undefined : humanPrinter(io));
@@ -159,10 +192,15 @@ export const resumeCommand: Command = {
         budgets: { maxContinuations, deadlineMs },
         ...idleTimeoutOption('resume', values['idle-timeout']),
         decisions,
+        approvals,
+        approveToolCall,
         signal: io.signal,
         ...observers(trace.options, live?.observer),
       });
     } catch (error) {
+      if (error instanceof TypeError && error.message.includes('approveToolCall')) {
+        throw new UsageError('resume: the run was started with an approveToolCall hook; give the --tools FILE that exports it (without it, later tool calls would run unasked)');
+      }
       if (error instanceof TypeError) throw new UsageError(`resume: ${error.message.replace('in `tools`', 'with --tools FILE')}`);
       throw error;
     }

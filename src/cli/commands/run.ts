@@ -5,6 +5,7 @@ import { startRun } from '../../controller/controller.js';
 import { FileCheckpointStore } from '../../controller/journal.js';
 import { sdkCreateStream } from '../../controller/model.js';
 import type { MaxTokensPolicy, RunnableTool } from '../../controller/types.js';
+import type { ApproveToolCall } from '../../controller/approval.js';
 import { idleTimeoutOption, nonNegativeInt, parseCommandArgs, positiveInt } from '../args.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type Command } from '../io.js';
@@ -24,7 +25,10 @@ repeating work. Ctrl-C stops the run cleanly and prints that command.
 
   --tools FILE              ES module whose default export is an array of runnable tools
                             ({ name, description, input_schema, run(input) }, or made with
-                            the SDK's betaTool / betaZodTool)
+                            the SDK's betaTool / betaZodTool); a named export
+                            approveToolCall(call) → {approve:true} | {deny:MSG} | {defer:true}
+                            is asked before each call runs (defer: the run stops
+                            awaiting_approval; decide with resume --approve / --deny)
   --model M                 model (default claude-sonnet-4-6)
   --max-tokens N            max_tokens per request (default 4096)
   --system TEXT             system prompt
@@ -35,7 +39,8 @@ repeating work. Ctrl-C stops the run cleanly and prints that command.
                             retried (default 120000; 0: no limit)
   --checkpoint FILE         checkpoint file (default .turnstate/runs/<run id>.json)
   --json                    print one JSON object at the end:
-                            {"status","stopReason","text","messages","usage","segments","dropped","error"}
+                            {"status","stopReason","text","messages","usage","segments","dropped","error",
+                            "awaitingApproval"}
   --trace OUT               write a self-contained trace page (HTML, no network) of the run:
                             the machine's diagram, its states and transitions, the controller's
                             events, segments and tool calls on one timeline
@@ -49,7 +54,7 @@ Needs ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible endpoint).
 No key? Try \`turnstate demo\`.
 
 Exit status: 0 completed (end_turn or stop_sequence); 1 refused, incomplete,
-budget_exceeded or failed; 2 usage errors; 130 interrupted (Ctrl-C);
+budget_exceeded, failed or awaiting_approval; 2 usage errors; 130 interrupted (Ctrl-C);
 141 standard output closed (\`| head\`).`;
 
 export const DEFAULT_MODEL = 'claude-sonnet-4-6';
@@ -73,10 +78,19 @@ export function clientFromEnv(command: string, env: NodeJS.ProcessEnv): Anthropi
 
 /** Loads `--tools FILE`: an ES module whose default export is an array of runnable tools. */
 export async function loadTools(command: string, file: string | undefined, cwd: string): Promise<RunnableTool[]> {
-  if (file === undefined) return [];
-  let module: { default?: unknown };
+  return (await loadToolsModule(command, file, cwd)).tools;
+}
+
+/**
+ * `--tools FILE` with its optional named export `approveToolCall`: the
+ * approval policy travels with the tools, so the resume command line (which
+ * names the same file) brings it back.
+ */
+export async function loadToolsModule(command: string, file: string | undefined, cwd: string): Promise<{ tools: RunnableTool[]; approveToolCall?: ApproveToolCall }> {
+  if (file === undefined) return { tools: [] };
+  let module: { default?: unknown; approveToolCall?: unknown };
   try {
-    module = (await import(pathToFileURL(resolve(cwd, file)).href)) as { default?: unknown };
+    module = (await import(pathToFileURL(resolve(cwd, file)).href)) as { default?: unknown; approveToolCall?: unknown };
   } catch (error) {
     throw new UsageError(`${command}: cannot load --tools ${file}: ${(error as Error).message.split('\n')[0]}`);
   }
@@ -84,7 +98,9 @@ export async function loadTools(command: string, file: string | undefined, cwd: 
   if (!Array.isArray(tools) || !tools.every((t) => t && typeof t === 'object' && typeof t.name === 'string' && typeof t.run === 'function')) {
     throw new UsageError(`${command}: --tools ${file} must default-export an array of tools, each with a name and a run function`);
   }
-  return tools as RunnableTool[];
+  const hook = module.approveToolCall;
+  if (hook !== undefined && typeof hook !== 'function') throw new UsageError(`${command}: --tools ${file}: its export approveToolCall must be a function, got ${hook === null ? 'null' : typeof hook}`);
+  return { tools: tools as RunnableTool[], ...(hook === undefined ? {} : { approveToolCall: hook as ApproveToolCall }) };
 }
 
 const POLICIES: readonly MaxTokensPolicy[] = ['stop', 'continue', 'raise'];
@@ -118,7 +134,7 @@ export const runCommand: Command = {
     const deadlineMs = positiveInt('run', 'deadline-ms', values['deadline-ms']);
     const prompt = positionals.join(' ').trim();
     if (prompt === '') throw new UsageError('run: give a PROMPT (see `turnstate run --help`)');
-    const tools = await loadTools('run', values.tools, io.cwd);
+    const { tools, approveToolCall } = await loadToolsModule('run', values.tools, io.cwd);
     const client = clientFromEnv('run', io.env);
 
     const store = new FileCheckpointStore(values.checkpoint !== undefined ? { path: resolve(io.cwd, values.checkpoint) } : { dir: resolve(io.cwd, '.turnstate', 'runs') });
@@ -129,6 +145,7 @@ export const runCommand: Command = {
       params: { model: values.model ?? DEFAULT_MODEL, max_tokens: maxTokens, ...(values.system === undefined ? {} : { system: values.system }) },
       messages: prompt,
       tools,
+      approveToolCall,
       createStream: sdkCreateStream(client),
       checkpoint: store,
       maxTokensPolicy: (policy as MaxTokensPolicy | undefined) ?? 'stop',

@@ -70,9 +70,13 @@ const toolCall = z
     startedAt: time.nullable(),
     durationMs: z.number().nonnegative().nullable(),
     invalidInput: z.string().optional(),
+    approval: z
+      .object({ decision: z.enum(['approved', 'denied', 'deferred']), message: z.string().optional(), source: z.enum(['hook', 'resume']), at: time })
+      .optional(),
   })
   .superRefine((call, ctx) => {
     if (call.status === 'done' && call.result === null) ctx.addIssue({ code: 'custom', path: ['result'], message: `tool call ${call.id} is done without a result` });
+    if (call.approval?.decision === 'deferred' && call.status !== 'pending') ctx.addIssue({ code: 'custom', path: ['approval'], message: `tool call ${call.id} is deferred but ${call.status}` });
   });
 
 const requestKind = z.enum(['initial', 'tool_results', 'pause_turn', 'compaction', 'max_tokens_continue', 'max_tokens_raise']);
@@ -119,10 +123,11 @@ const errorCodes = [
   'checkpoint_failed',
   'aborted',
   'run_locked',
+  'approval_failed',
 ] as const satisfies readonly ControllerErrorCode[];
 
 const outcome = z.object({
-  status: z.enum(['completed', 'stopped', 'refused', 'incomplete', 'budget_exceeded', 'failed']),
+  status: z.enum(['completed', 'stopped', 'refused', 'incomplete', 'budget_exceeded', 'failed', 'awaiting_approval']),
   stopReason: nullableString,
   stopSequence: nullableString,
   stopDetails: z.looseObject({}).nullable(),
@@ -153,6 +158,7 @@ const settings = z.object({
   toolConcurrency: z.number().int().positive(),
   toolTimeoutMs: z.number().nonnegative(),
   retry,
+  requiresApproval: z.boolean().optional(),
 });
 
 /** Request params pass through to the API; what the controller itself reads is checked. */
