@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveCommand } from '../../src/cli/commands/serve.js';
+import { main } from '../../src/cli/main.js';
 import { UsageError } from '../../src/cli/io.js';
 import { streamMessage } from '../../src/turn/stream-message.js';
 import { parseTurn } from '../../src/turn/parse.js';
@@ -77,6 +78,9 @@ describe('turnstate serve (a real process)', () => {
     expect(await child.exited).toBe(2);
     expect(child.err()).toBe('turnstate: serve: --speed must be a number ≥ 0, got "fast"\n');
     expect(child.out()).toBe('');
+    const help = captureIO();
+    expect(await main(['serve', '--help'], help)).toBe(0);
+    expect(help.out()).toMatch(/Exit status: 0 when stopped \(SIGTERM\) with every request answered; 1 when\nany was refused/);
   });
 });
 

@@ -101,10 +101,10 @@ describe('chaos through the real SDK client and turnstate', () => {
   });
 
   it('stall T ms at event N: longer than idleTimeoutMs is SseError stalled at event N, and the controller retries it; shorter only delays', async () => {
-    const { error } = await viaStreamMessage(await client({ stallAtEvent: 3, stallMs: 5_000 }), { idleTimeoutMs: 300 });
+    const { error } = await viaStreamMessage(await client({ stallAtEvent: 3, stallMs: 6_000 }), { idleTimeoutMs: 1_000 });
     expect(error).toBeInstanceOf(SseError);
     expect(error).toMatchObject({ code: 'stalled', eventIndex: 3 });
-    const run = await viaStartRun(await client({ request: 1, stallAtEvent: 3, stallMs: 5_000 }), { idleTimeoutMs: 300 });
+    const run = await viaStartRun(await client({ request: 1, stallAtEvent: 3, stallMs: 6_000 }), { idleTimeoutMs: 1_000 });
     expect(run.status).toBe('completed');
     expect(run.retries.map((r) => r.code)).toEqual(['stalled']);
     const late = await viaStreamMessage(await client({ stallAtEvent: 3, stallMs: 200 }), { idleTimeoutMs: 30_000 });

@@ -25,7 +25,11 @@ Chaos (on every response, or only on response N with --on N):
   --error-at-event N [--error-type T]           event: error (default overloaded_error)
   --status S [--retry-after SECONDS]            HTTP 429/529/… instead of the body
   --drip BYTES/MS                               BYTES every MS milliseconds
-  -h, --help          this text`;
+  -h, --help          this text
+
+Exit status: 0 when stopped (SIGTERM) with every request answered; 1 when
+any was refused (each refusal is printed again on stderr); 130 on Ctrl-C;
+2 for usage errors, before anything listens.`;
 
 const num = (name: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
