@@ -14,7 +14,7 @@
  * ```
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './listen.js';
 
 /** One scripted answer. A string or bytes is a 200 SSE body sent at once. */
 export type FakeReply =
@@ -97,7 +97,6 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions = {})
   const queue: FakeReply[] = Array.isArray(script) ? [...(script as readonly FakeReply[])] : [];
   const scriptFn = typeof script === 'function' ? script : null;
   const requests: FakeRequest[] = [];
-  const sockets = new Set<import('node:net').Socket>();
   const responses = new Set<ServerResponse>();
 
   const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -175,20 +174,11 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions = {})
       response.end(errorJson('api_error', `fake API failed: ${(error as Error).message}`));
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  const listening = await listen(server, options);
 
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url: listening.url,
+    port: listening.port,
     requests,
     enqueue: (...replies) => {
       if (scriptFn) throw new Error('fake API: enqueue() needs a list script, not a function');
@@ -198,8 +188,7 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions = {})
     openResponses: () => responses.size,
     close: async () => {
       for (const response of responses) response.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

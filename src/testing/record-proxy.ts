@@ -10,8 +10,8 @@
  * upstream is paused while the client is slow).
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listen } from './listen.js';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { TestingError } from './errors.js';
 import { Recorder, type RecorderOptions } from './record.js';
 
@@ -60,7 +60,6 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   const prefix = upstream.pathname.replace(/\/+$/, '');
   const recorder = new Recorder(options);
   const pending = new Set<Promise<void>>();
-  const sockets = new Set<Socket>();
   const track = (p: Promise<void>) => {
     pending.add(p);
     void p.finally(() => pending.delete(p));
@@ -139,26 +138,16 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `turnstate record failed: ${(error as Error).message}` } }));
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
+  const listening = await listen(server, options);
   const flush = async () => {
     while (pending.size > 0) await Promise.all([...pending]);
   };
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
-    port,
+    url: listening.url,
+    port: listening.port,
     flush,
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
+      await listening.close();
       await flush();
     },
   };

@@ -8,7 +8,7 @@
  * even when the code under test swallowed the error.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen } from './listen.js';
 import { loadCassetteDir, type Cassette } from './cassette.js';
 import { planResponse, ruleFor, statusBody, validateChaos, type ChaosRule } from './chaos.js';
 import { TestingError } from './errors.js';
@@ -66,7 +66,6 @@ export async function startCassetteServer(options: CassetteServerOptions): Promi
   const matcher = new Matcher(cassettes, options);
   const served: ServedResponse[] = [];
   const mismatches: string[] = [];
-  const sockets = new Set<Socket>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const parts: Buffer[] = [];
@@ -128,25 +127,13 @@ export async function startCassetteServer(options: CassetteServerOptions): Promi
       else res.destroy();
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
+  const listening = await listen(server, options);
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
-    port,
+    url: listening.url,
+    port: listening.port,
     cassettes,
     served,
     mismatches,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    close: listening.close,
   };
 }
