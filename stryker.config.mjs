@@ -18,6 +18,8 @@ export default {
     'src/assemble/assembler.ts',
     'src/assemble/partial-json.ts',
     'src/sse/framer.ts',
+    'src/sse/utf8-stream.ts',
+    'src/sse/payload-offsets.ts',
     'src/controller/steps.ts',
     'src/controller/budget.ts',
     // The journal: the delta (what a record holds, how load rebuilds the state), the writer (numbering, coalescing,

@@ -101,3 +101,112 @@ describe('invalid_utf8: where it happened', () => {
     expect(() => framer.pushBytes(enc('x'))).toThrow(thrown as Error);
   });
 });
+
+describe('invalid_utf8 in the same chunk as complete events (fixed: they were lost, and the error said event 0, byte 0)', () => {
+  // Two whole events, then a third whose string holds a bad byte. PING is 48 bytes (above); the second event:
+  // 9 ("event: b\n") + 6 ("data: ") + 10 ('{"y":"é"}', é 2 bytes) + 2 = 27 bytes, so the third starts at 75 and
+  // its bad byte comes after 9 + 6 + 6 ('{"t":"') = 21 more: byte 96.
+  const SECOND = 'event: b\ndata: {"y":"é"}\n\n';
+  const events: [string | undefined, string][] = [
+    ['ping', '{"type":"ping","x":"日本"}'],
+    ['b', '{"y":"é"}'],
+  ];
+
+  function frameAll(chunks: readonly Uint8Array[]) {
+    const seen: [string | undefined, string, number, number | null][] = [];
+    const framer: SseFramer = new SseFramer((name, data, index) => seen.push([name, data, index, framer.eventOffset()]));
+    let thrown: unknown = null;
+    try {
+      for (const c of chunks) framer.pushBytes(c);
+      framer.end();
+    } catch (error) {
+      thrown = error;
+    }
+    return { seen, thrown, framer };
+  }
+
+  const bad = (...bytes: number[]) => new Uint8Array([...enc(PING + SECOND + BEFORE_BAD_BYTES), ...bytes, ...enc('"}\n\n')]);
+
+  const cases: [string, Uint8Array][] = [
+    ['a lone 0xFF', bad(0xff)],
+    ['a 3-byte lead then ASCII', bad(0xe6, 0x41)],
+    ['an overlong 2-byte form (0xC0 0xAF)', bad(0xc0, 0xaf)],
+    ['a surrogate encoded in UTF-8 (0xED 0xA0 0x80)', bad(0xed, 0xa0, 0x80)],
+    ['a stray continuation byte', bad(0x80)],
+  ];
+  for (const [what, bytes] of cases) {
+    it(`${what}, all in one chunk: both events are delivered first, then eventIndex 2, byteOffset 96`, () => {
+      const { seen, thrown, framer } = frameAll([bytes]);
+      expect(seen).toEqual([
+        [...events[0]!, 0, 18],
+        [...events[1]!, 1, 63],
+      ]);
+      expect(thrown).toBeInstanceOf(SseError);
+      expect(thrown).toMatchObject({ code: 'invalid_utf8', eventIndex: 2, byteOffset: 96, message: 'input is not valid UTF-8' });
+      expect((thrown as SseError).cause).toBeInstanceOf(TypeError);
+      // failed for good: the same error again
+      expect(() => framer.pushBytes(enc('data: {}\n\n'))).toThrow(thrown as Error);
+      expect(framer.eventCount).toBe(2);
+    });
+  }
+
+  it('the bad byte at every position of the third event’s string, whole stream in one chunk, and cut at every byte before it', () => {
+    const head = enc(PING + SECOND + BEFORE_BAD_BYTES);
+    for (let extra = 0; extra < 4; extra++) {
+      // `extra` good ASCII letters between the quote and the bad byte move it along
+      const bytes = new Uint8Array([...head, ...enc('a'.repeat(extra)), 0xff, ...enc('"}\n\n')]);
+      for (let cut = 0; cut <= head.length + extra; cut++) {
+        const chunks = cut === 0 ? [bytes] : [bytes.slice(0, cut), bytes.slice(cut)];
+        const { seen, thrown } = frameAll(chunks);
+        expect({ extra, cut, seen: seen.map(([name]) => name), error: thrown }).toMatchObject({
+          extra,
+          cut,
+          seen: ['ping', 'b'],
+          error: { code: 'invalid_utf8', eventIndex: 2, byteOffset: 96 + extra },
+        });
+      }
+    }
+  });
+
+  it('a character the previous chunk began, finished in the bad chunk, is kept: the event holding it is delivered', () => {
+    // Cut inside 日 (its first byte ends chunk one); chunk two finishes it, ends the ping, the second event, then the bad byte.
+    const bytes = bad(0xff);
+    const inside = 18 + 20 + 1;
+    // and with 日's bytes in three chunks, so the held-back bytes come from two earlier calls
+    for (const chunks of [
+      [bytes.slice(0, inside), bytes.slice(inside)],
+      [bytes.slice(0, inside), bytes.slice(inside, inside + 1), bytes.slice(inside + 1)],
+    ]) {
+      const { seen, thrown } = frameAll(chunks);
+      expect(seen).toEqual([
+        [...events[0]!, 0, 18],
+        [...events[1]!, 1, 63],
+      ]);
+      expect(thrown).toMatchObject({ code: 'invalid_utf8', eventIndex: 2, byteOffset: 96 });
+    }
+  });
+
+  it('an unfinished character that the next chunk breaks: the offset is where that character starts', () => {
+    // chunk one ends with the lead byte 0xE6; chunk two starts with ASCII, not a continuation
+    const head = enc(PING + SECOND + BEFORE_BAD_BYTES);
+    const { seen, thrown } = frameAll([new Uint8Array([...head, 0xe6]), new Uint8Array([0x41, ...enc('"}\n\n')])]);
+    expect(seen.map(([name]) => name)).toEqual(['ping', 'b']);
+    expect(thrown).toMatchObject({ code: 'invalid_utf8', eventIndex: 2, byteOffset: 96 });
+  });
+
+  it('through TurnParser: the events before the bad byte reach listeners, and the error is the result’s', () => {
+    const stream =
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}}\n\n' +
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}\n\n' +
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"';
+    const bytes = new Uint8Array([...enc(stream), 0xff, ...enc('"}}\n\n')]);
+    const texts: string[] = [];
+    const turn = new TurnParser().on('text', (text) => texts.push(text));
+    expect(() => turn.write(bytes)).toThrow(SseError);
+    const result = turn.end();
+    expect(texts).toEqual(['hi']);
+    expect(result.error).toMatchObject({ code: 'invalid_utf8', eventIndex: 3, byteOffset: enc(stream).length });
+    expect(result.message?.content).toEqual([{ type: 'text', text: 'hi' }]);
+  });
+});
