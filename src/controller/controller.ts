@@ -31,7 +31,7 @@ import {
 } from './journal.js';
 import { defaultParseTurn, requestSegment, sdkCreateStream, type CreateStream, type ParseTurn, type SdkClient } from './model.js';
 import { DEFAULT_RETRY } from './retry.js';
-import { nonNegativeSetting, raiseFactorSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
+import { maxTokensCeilingSetting, nonNegativeSetting, raiseFactorSetting, setLongTimeout, toolTimeoutSetting } from './timers.js';
 import { batchCalls, finish, requestParams, type ReceivedSegment } from './steps.js';
 import { mergeToolDefinitions, runToolBatch, toolMap, type ToolDecision, type ToolJournal } from './tools.js';
 import type { MaxTokensPolicy, RequestParams, RetrySettings, RunnableTool, RunResult, RunSettings, RunState } from './types.js';
@@ -195,7 +195,7 @@ export function initialRunState(options: RunOptions, now: number): RunState {
   const messages: BetaMessageParam[] = typeof options.messages === 'string' ? [{ role: 'user', content: options.messages }] : [...options.messages];
   const settings: RunSettings = {
     maxTokensPolicy: options.maxTokensPolicy ?? DEFAULTS.maxTokensPolicy,
-    maxTokensCeiling: options.maxTokensCeiling ?? DEFAULTS.maxTokensCeiling,
+    maxTokensCeiling: maxTokensCeilingSetting(options.maxTokensCeiling ?? DEFAULTS.maxTokensCeiling),
     maxTokensRaiseFactor: raiseFactorSetting(options.maxTokensRaiseFactor ?? DEFAULTS.maxTokensRaiseFactor),
     budgets: resolveBudgets(options.budgets, now),
     stuckLoopThreshold: options.stuckLoopThreshold ?? DEFAULTS.stuckLoopThreshold,

@@ -54,6 +54,17 @@ export function raiseFactorSetting(value: unknown): number {
   return value;
 }
 
+/**
+ * The `raise` policy's ceiling: a positive integer number of tokens. NaN would be sent as `max_tokens: NaN` (the
+ * API rejects it only after the run has spent a request), and a fraction is no token count.
+ */
+export function maxTokensCeilingSetting(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ControllerError('invalid_options', `maxTokensCeiling must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
 export function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);

@@ -234,3 +234,28 @@ describe('maxTokensRaiseFactor', () => {
     expect(requests.map((r) => r.max_tokens)).toEqual([100, 150, 225, 300]);
   });
 });
+
+describe('maxTokensCeiling', () => {
+  for (const value of [NaN, 0, -100, 1.5, Infinity]) {
+    it(`${String(value)} is an invalid_options ControllerError before anything runs (never max_tokens: NaN on the wire)`, () => {
+      const model = scriptedModel([text('never')]);
+      let thrown: unknown;
+      try {
+        startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', createStream: model.createStream, checkpoint: false, maxTokensPolicy: 'raise', maxTokensCeiling: value });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({ name: 'ControllerError', code: 'invalid_options', message: `maxTokensCeiling must be a positive integer, got ${String(value)}` });
+      expect(model.requests).toHaveLength(0);
+    });
+  }
+
+  it('a ceiling at the first max_tokens stops at the first cut; one token above it grows to exactly the ceiling', async () => {
+    const cut = { content: [{ type: 'text' as const, text: 'cut' }], stopReason: 'max_tokens' };
+    const at = await runScripted([cut, text('never')], { params: { model: 'm', max_tokens: 100 }, maxTokensPolicy: 'raise', maxTokensCeiling: 100 });
+    expect(at.requests.map((r) => r.max_tokens)).toEqual([100]);
+    expect(at.result.status).toBe('incomplete');
+    const above = await runScripted([cut, text('whole')], { params: { model: 'm', max_tokens: 100 }, maxTokensPolicy: 'raise', maxTokensCeiling: 101 });
+    expect(above.requests.map((r) => r.max_tokens)).toEqual([100, 101]);
+  });
+});
