@@ -84,8 +84,9 @@ async function main() {
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'turnstate-compat-consumer', private: true, type: 'module' }, null, 2));
     const dev = pkg.devDependencies;
     await sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `@anthropic-ai/sdk@${sdkSpec}`, `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`,
-      // vitest: the README's useCassette example is a test file, importing turnstate/testing/vitest (an optional peer).
-      `vitest@${dev.vitest}`], { cwd: app });
+      // vitest: the README's useCassette example is a test file, importing turnstate/testing/vitest (an optional peer);
+      // @restatedev/restate-sdk: the Scaling out example binds turnstate/restate's object (another optional peer).
+      `vitest@${dev.vitest}`, `@restatedev/restate-sdk@${dev['@restatedev/restate-sdk']}`], { cwd: app });
     const sdkVersion = JSON.parse(readFileSync(join(app, 'node_modules/@anthropic-ai/sdk/package.json'), 'utf8')).version;
     const { stdout: newest } = await sh('npm', ['view', '@anthropic-ai/sdk', 'version'], { cwd: app });
     log(`installed @anthropic-ai/sdk ${sdkVersion} (newest on the registry: ${newest.trim()}; turnstate's peer range: ${pkg.peerDependencies?.['@anthropic-ai/sdk']})`);
