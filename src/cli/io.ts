@@ -28,4 +28,5 @@ export interface Command {
 }
 
 /** Exit codes shared by every command. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, outputClosed: 141 } as const;
+// awaitingApproval: nothing failed, a person has to decide — a script must be able to tell that from a failure.
+export const EXIT = { ok: 0, failed: 1, usage: 2, awaitingApproval: 3, interrupted: 130, outputClosed: 141 } as const;

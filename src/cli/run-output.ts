@@ -41,8 +41,9 @@ export function resultJson(result: RunResult): Record<string, unknown> {
   };
 }
 
-/** Exit code for a status: 0 for completed and stopped, 1 otherwise. */
+/** Exit code for a status: 0 for completed and stopped, 3 awaiting approval, 1 otherwise. */
 export function exitCodeFor(result: RunResult): number {
+  if (result.status === 'awaiting_approval') return EXIT.awaitingApproval;
   return result.status === 'completed' || result.status === 'stopped' ? EXIT.ok : EXIT.failed;
 }
 
@@ -145,9 +146,14 @@ function approvalHelp(calls: RunResult['awaitingApproval'], context: ResumeConte
     `  ${calls.length === 1 ? 'this tool call awaits' : `these ${calls.length} tool calls await`} approval:`,
     ...calls.map((c) => `    ${c.id.padEnd(width)}  ${c.name} ${preview(c.input)}`),
     '  decide each one, then resume (--approve runs it; --deny tells the model REASON instead):',
-    `    ${resumeCommandLine(context, calls.flatMap((c, i) => (i === calls.length - 1 && calls.length > 1 ? ['--deny', shellWord(`${c.id}=REASON`)] : ['--approve', shellWord(c.id)])))}`,
+    `    ${resumeCommandLine(context, approvalFlags(calls))}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The decision flags of the resume hint: --approve each call, the last one shown as --deny ID=REASON (when several). */
+function approvalFlags(calls: RunResult['awaitingApproval']): string[] {
+  return calls.flatMap((c, i) => (i === calls.length - 1 && calls.length > 1 ? ['--deny', shellWord(`${c.id}=REASON`)] : ['--approve', shellWord(c.id)]));
 }
 
 /** For a run a budget stopped: the flag a resume needs to get past it (resuming with the same cap would stop again). */
@@ -211,7 +217,8 @@ export async function finishRun(handle: RunHandle, io: CliIO, json: boolean, con
     const why = stop.code === 'output_closed' ? 'standard output was closed' : 'interrupted';
     io.stderr(`turnstate: ${why}; checkpoint: ${context.checkpointPath}\nturnstate: resume with: ${resumeCommandLine(context)}\n`);
   } else if (json && result.state.phase !== 'done' && context.checkpointPath !== null) {
-    io.stderr(`turnstate: resume with: ${resumeCommandLine(context, budgetFlags(result))}\n`);
+    const flags = result.awaitingApproval.length > 0 ? approvalFlags(result.awaitingApproval) : budgetFlags(result);
+    io.stderr(`turnstate: resume with: ${resumeCommandLine(context, flags)}\n`);
   }
   return exitCodeFor(result);
 }

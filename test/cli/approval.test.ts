@@ -52,7 +52,7 @@ describe('turnstate run/resume with approvals', () => {
     const env = { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'k' };
 
     const first = await cli(['run', '--tools', tools, '--checkpoint', checkpoint, 'take notes'], env, dir);
-    expect(first.code).toBe(1);
+    expect(first.code).toBe(3); // awaiting approval: not a failure (1), a decision to make
     expect(first.stdout).toContain('  ⏸ note awaits approval (toolu_01Keep)\n');
     expect(first.stdout).toContain('— awaiting_approval (tool_use) · 1 segment · 3 tool calls');
     expect(first.stdout).toContain('  these 3 tool calls await approval:\n    toolu_01Keep   note {"text":"keep"}\n    toolu_01Drop   note {"text":"drop"}\n    toolu_01Later  note {"text":"later"}\n');
@@ -62,7 +62,9 @@ describe('turnstate run/resume with approvals', () => {
 
     // the first answer: keep approved, drop denied; later still deferred (the module's hook defers it again)
     const second = await cli(['resume', checkpoint, '--tools', tools, '--approve', 'toolu_01Keep', '--deny', 'toolu_01Drop=not that one', '--json'], env, dir);
-    expect(second.code).toBe(1);
+    expect(second.code).toBe(3);
+    // the --json hint on stderr names the decision still to make, like human mode's
+    expect(second.stderr).toBe(`turnstate: resume with: turnstate resume ${checkpoint} --tools ${tools} --approve toolu_01Later\n`);
     const out = JSON.parse(second.stdout);
     expect(out.status).toBe('awaiting_approval');
     expect(out.awaitingApproval).toEqual([{ id: 'toolu_01Later', name: 'note', input: { text: 'later' } }]);
@@ -88,7 +90,9 @@ describe('turnstate run/resume with approvals', () => {
     api = await startFakeMessagesApi({ replies: [batch, done] });
     const { dir, log, tools, checkpoint } = await setup();
     const env = { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'k' };
-    expect((await cli(['run', '--tools', tools, '--checkpoint', checkpoint, 'take notes'], env, dir)).code).toBe(1);
+    const json = await cli(['run', '--tools', tools, '--checkpoint', checkpoint, '--json', 'take notes'], env, dir);
+    expect(json.code).toBe(3);
+    expect(json.stderr).toBe(`turnstate: resume with: turnstate resume ${checkpoint} --tools ${tools} --approve toolu_01Keep --approve toolu_01Drop --deny toolu_01Later=REASON\n`);
     const before = await readFile(checkpoint, 'utf8');
 
     const usage = async (...flags: string[]) => {

@@ -46,8 +46,8 @@ its result.
   -h, --help                this text
 
 Exit status: 0 completed (end_turn or stop_sequence); 1 anything else;
-2 usage errors (also an ID that is not in doubt, or not awaiting approval); 130 interrupted (Ctrl-C);
-141 standard output closed.`;
+2 usage errors (also an ID that is not in doubt, or not awaiting approval);
+3 awaiting_approval (calls still to decide); 130 interrupted (Ctrl-C); 141 standard output closed.`;
 
 /** A --result value: a JSON string (the text), or a tool_result's `{ content, is_error? }`. */
 function toolResult(flag: string, id: string, text: string): ToolResult {

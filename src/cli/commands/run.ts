@@ -54,8 +54,8 @@ Needs ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible endpoint).
 No key? Try \`turnstate demo\`.
 
 Exit status: 0 completed (end_turn or stop_sequence); 1 refused, incomplete,
-budget_exceeded, failed or awaiting_approval; 2 usage errors; 130 interrupted (Ctrl-C);
-141 standard output closed (\`| head\`).`;
+budget_exceeded or failed; 2 usage errors; 3 awaiting_approval (decide with resume);
+130 interrupted (Ctrl-C); 141 standard output closed (\`| head\`).`;
 
 export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_MAX_TOKENS = 4096;
