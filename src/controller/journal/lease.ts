@@ -13,7 +13,16 @@
  *
  * Taking over a stale lease races with others doing the same, so it happens
  * under a second, short-lived lock (`.lock.takeover`, same mechanism), and
- * only if the lock still holds the very token judged stale.
+ * only if the lock, read again under it, still holds the very token judged
+ * stale and is still stale.
+ *
+ * The lock file is never rewritten: a renewal writes the new expiry to the
+ * holder's own file, `.lock.renewed-<token>` (temp + rename), which readers
+ * take together with the lock whose token names it. Renewing by replacing
+ * the lock was read-check-rename: a takeover landing between the check and
+ * the rename was overwritten, and two processes each held "the" lease. A
+ * renewal that comes too late now writes a file nobody reads any more —
+ * however long the renewer stalled — and no check has to be atomic.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -51,13 +60,34 @@ function parseHolder(text: string): LeaseHolder | null {
   return null;
 }
 
-async function readHolder(io: JournalFs, path: string): Promise<LeaseHolder | null | 'missing'> {
+/** The file a holder's renewals go to; null for a token that is no safe file-name part (a foreign or hand-made lock). */
+export function renewalPath(path: string, token: string): string | null {
+  return /^[\w-]{1,64}$/.test(token) ? `${path}.renewed-${token}` : null;
+}
+
+/** The renewed expiry in `renewal`, or null: none yet, or not a renewal record. */
+async function readRenewal(io: JournalFs, renewal: string | null): Promise<number | null> {
+  if (renewal === null) return null;
   try {
-    return parseHolder(await io.readFile(path));
+    const value = (JSON.parse(await io.readFile(renewal)) as { expiresAt?: unknown } | null)?.expiresAt;
+    return typeof value === 'number' && Number.isFinite(value) ? value : null;
+  } catch {
+    return null; // none (ENOENT), or unreadable: the lock's own expiry stands
+  }
+}
+
+/** The lock's holder, its expiry moved on by its renewal file. */
+async function readHolder(io: JournalFs, path: string): Promise<LeaseHolder | null | 'missing'> {
+  let holder: LeaseHolder | null;
+  try {
+    holder = parseHolder(await io.readFile(path));
   } catch (error) {
     if (errno(error) === 'ENOENT') return 'missing';
     throw error;
   }
+  if (holder === null) return null;
+  const renewed = await readRenewal(io, renewalPath(path, holder.token));
+  return renewed !== null && renewed > holder.expiresAt ? { ...holder, expiresAt: renewed } : holder;
 }
 
 /** A temp name beside `path` that names its writer (so a dead writer's leftovers can be told apart). */
@@ -127,9 +157,11 @@ export class FileLease {
       return;
     }
     const renewed: LeaseHolder = { ...this.holder, expiresAt: this.#now() + this.#ttlMs };
+    // Only our own file is written: if the lock was taken over since the check above, this lands where no reader looks.
+    const target = renewalPath(this.#path, this.holder.token)!;
     try {
-      const temp = await writeTemp(this.#io, this.#path, JSON.stringify(renewed));
-      await this.#io.rename(temp, this.#path).catch(async (error) => {
+      const temp = await writeTemp(this.#io, this.#path, JSON.stringify({ expiresAt: renewed.expiresAt }));
+      await this.#io.rename(temp, target).catch(async (error) => {
         await this.#io.unlink(temp).catch(() => {});
         throw error;
       });
@@ -146,6 +178,7 @@ export class FileLease {
     await this.#renewing;
     const current = await readHolder(this.#io, this.#path).catch(() => null);
     if (current !== null && current !== 'missing' && current.token === this.holder.token) await this.#io.unlink(this.#path).catch(() => {});
+    await this.#io.unlink(renewalPath(this.#path, this.holder.token)!).catch(() => {});
   }
 }
 
@@ -179,8 +212,9 @@ export async function acquireFileLease(io: JournalFs, path: string, runId: strin
       continue;
     }
     try {
+      // Judged again under the guard: replaced since (another token), or renewed since (its holder is live after all).
       const again = await readHolder(io, path);
-      if (again !== 'missing' && (again?.token ?? '') !== (current?.token ?? '')) continue; // someone changed it: judge again
+      if (again !== 'missing' && ((again?.token ?? '') !== (current?.token ?? '') || staleReason(again, now()) === null)) continue;
       await io.unlink(path).catch((error) => {
         if (errno(error) !== 'ENOENT') throw error;
       });
@@ -190,6 +224,8 @@ export async function acquireFileLease(io: JournalFs, path: string, runId: strin
         if (errno(error) === 'EEXIST') continue;
         throw error;
       }
+      const staleRenewal = renewalPath(path, stale.token);
+      if (staleRenewal !== null) await io.unlink(staleRenewal).catch(() => {}); // the previous holder's: nobody reads it now
       return new FileLease(io, path, holder, { holder: stale, reason }, options);
     } finally {
       await io.unlink(guard).catch(() => {});

@@ -4,7 +4,7 @@
  * leaves. The two-process cases are in lease.test.ts.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +102,55 @@ describe('acquireFileLease', () => {
   });
 });
 
+describe('renewal files', () => {
+  it('a lease renewed between the first look and the takeover guard is live after all: run_locked, the lock left alone', async () => {
+    const path = join(await tmp(), 'run.json.lock');
+    const expired = { pid: 1, host: 'elsewhere.example', token: 'tok-1', acquiredAt: T - 100, expiresAt: T - 1 };
+    await writeFile(path, JSON.stringify(expired));
+    const io = {
+      ...asyncFs,
+      link: async (existing: string, name: string) => {
+        // the holder renews just as the taker-over takes its guard
+        if (name === `${path}.takeover`) await writeFile(`${path}.renewed-tok-1`, JSON.stringify({ expiresAt: T + 500 }));
+        return asyncFs.link(existing, name);
+      },
+    };
+    expect(await rejection(acquireFileLease(io, path, 'run_1', opts))).toMatchObject({ code: 'run_locked', holder: { ...expired, expiresAt: T + 500 } });
+    expect(await readLock(path)).toEqual(expired);
+    expect(existsSync(`${path}.takeover`)).toBe(false);
+  });
+
+  it('a renewal counts only when later than the lock’s own expiry and readable; a taken-over holder’s file goes with it', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const holder = { pid: 1, host: 'elsewhere.example', token: 'tok-2', acquiredAt: T - 100, expiresAt: T + 10 };
+    await writeFile(path, JSON.stringify(holder));
+    for (const renewal of [JSON.stringify({ expiresAt: T - 50 }), '{"expiresAt":"soon"}', '{"expires', 'null']) {
+      await writeFile(`${path}.renewed-tok-2`, renewal);
+      expect(await rejection(acquireFileLease(asyncFs, path, 'run_1', opts))).toMatchObject({ code: 'run_locked', holder });
+    }
+    await writeFile(`${path}.renewed-tok-2`, JSON.stringify({ expiresAt: T - 50 }));
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', { ttlMs: 60_000, now: () => T + 11 });
+    expect(lease.tookOver).toEqual({ reason: 'expired', holder });
+    expect((await readdir(dir)).sort()).toEqual(['run.json.lock']);
+    await lease.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a token that is no safe file-name part has no renewal file: nothing outside the lock’s name is read', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const holder = { pid: 1, host: 'elsewhere.example', token: '../escape', acquiredAt: 0, expiresAt: T - 1 };
+    await writeFile(path, JSON.stringify(holder));
+    // what `${path}.renewed-${token}` would name: a file in a directory beside the lock, which it must not read
+    await mkdir(`${path}.renewed-..`);
+    await writeFile(`${path}.renewed-../escape`, JSON.stringify({ expiresAt: T + 10 ** 6 }));
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    expect(lease.tookOver).toEqual({ reason: 'expired', holder });
+    await lease.release();
+  });
+});
+
 describe('FileLease', () => {
   it('release leaves a lock that is no longer ours alone', async () => {
     const path = join(await tmp(), 'run.json.lock');
@@ -121,7 +170,11 @@ describe('FileLease', () => {
     const token = lease.holder.token;
     for (let i = 0; i < 400 && lease.holder.expiresAt !== T + 1_030; i++) await new Promise((r) => setTimeout(r, 10));
     expect(lease.holder).toMatchObject({ token, expiresAt: T + 1_030 });
-    expect(await readLock(path)).toMatchObject({ token, expiresAt: T + 1_030 });
+    // the lock itself is as created; the renewal is the holder's own file, and another process reads both
+    expect(await readLock(path)).toMatchObject({ token, expiresAt: T + 30 });
+    expect(JSON.parse(await readFile(`${path}.renewed-${token}`, 'utf8'))).toEqual({ expiresAt: T + 1_030 });
+    const probe = await rejection(acquireFileLease(asyncFs, path, 'run_1', { ttlMs: 30, now: () => T + 1_030 }));
+    expect(probe).toMatchObject({ code: 'run_locked', holder: { token, expiresAt: T + 1_030 } });
     expect(lease.lostTo).toBeNull();
     const thief = { pid: 1, host: 'elsewhere.example', token: 'stolen', acquiredAt: 0, expiresAt: T + 5_000 };
     // written again each time round (a renewal that read the lock just before may rename ours back over it),

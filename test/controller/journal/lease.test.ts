@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ControllerError } from '../../../src/controller/errors.js';
+import { asyncFs } from '../../../src/controller/journal/fs.js';
+import { acquireFileLease } from '../../../src/controller/journal/lease.js';
 import { FileCheckpointStore, MemoryCheckpointStore, startRun, startResume, resume, type ControllerEvent } from '../../../src/controller/index.js';
 import { scriptedModel } from '../../../src/testing/index.js';
 import { text, toolUse } from '../helpers.js';
@@ -148,20 +150,17 @@ describe('the run lease', () => {
     });
     await inTool;
     const before = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as { expiresAt: number; token: string };
-    // renewed while live: the expiry moves on (polled: no fixed sleep decides the outcome)
-    for (let i = 0; i < 200; i++) {
-      const now = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as { expiresAt: number; token: string };
-      if (now.expiresAt > before.expiresAt) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const after = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as { expiresAt: number; token: string };
-    expect(after.token).toBe(before.token);
-    expect(after.expiresAt).toBeGreaterThan(before.expiresAt);
+    // renewed while live: the expiry moves on (polled: no fixed sleep decides the outcome), in the holder's own file
+    const renewed = async () => (existsSync(`${path}.lock.renewed-${before.token}`) ? (JSON.parse(await readFile(`${path}.lock.renewed-${before.token}`, 'utf8')) as { expiresAt: number }).expiresAt : 0);
+    for (let i = 0; i < 200 && (await renewed()) <= before.expiresAt; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await renewed()).toBeGreaterThan(before.expiresAt);
+    expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ token: before.token, expiresAt: before.expiresAt });
     const second = await startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', runId: 'run_same', createStream: scriptedModel([text('no')]).createStream, checkpoint: new FileCheckpointStore({ path, leaseTtlMs: 60_000 }) }).settled;
     expect(second.error?.code).toBe('run_locked');
     expect(second.error?.holder?.pid).toBe(process.pid);
     release();
     expect((await first.settled).status).toBe('completed');
+    expect(existsSync(`${path}.lock.renewed-${before.token}`)).toBe(false); // released with the lock
     // the memory store has the same contract
     const memory = new MemoryCheckpointStore();
     const held = await memory.acquire('run_m');
@@ -170,4 +169,42 @@ describe('the run lease', () => {
     await (await memory.acquire('run_m')).release();
     void startResume;
   });
+});
+
+const RENEW_CHILD = fileURLToPath(new URL('../fixtures/renew-child.ts', import.meta.url));
+
+describe('lease renewal racing a takeover (two processes)', () => {
+  it('a renewal stalled past its check cannot overwrite the lease another process took meanwhile: the taker keeps it, the stalled holder learns it lost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-race-'));
+    const lockFile = join(dir, 'run.json.lock');
+    const proc = fork(RENEW_CHILD, [lockFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const messages: Record<string, unknown>[] = [];
+    const waiters: (() => void)[] = [];
+    proc.on('message', (m: Record<string, unknown>) => (messages.push(m), waiters.splice(0).forEach((w) => w())));
+    const exit = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+    const next = async (key: string): Promise<Record<string, unknown>> => {
+      for (;;) {
+        const seen = messages.find((m) => key in m);
+        if (seen) return seen;
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), exit.then(() => Promise.reject(new Error(`child exited; messages: ${JSON.stringify(messages)}`)))]);
+      }
+    };
+    const childToken = (await next('acquired'))['acquired'];
+    await next('stalled'); // the child read the lock, found its own token, and is about to make its renewal visible
+    // Another process judges the lease expired (its clock an hour on: the child's lease, renewed or not, is past) and takes it.
+    const later = () => Date.now() + 3_600_000;
+    const taker = await acquireFileLease(asyncFs, lockFile, 'run_race', { ttlMs: 60_000, now: later });
+    expect(taker.tookOver).toMatchObject({ reason: 'expired', holder: { pid: proc.pid, token: childToken } });
+    proc.send({ go: true });
+    await next('renewed');
+    const lock = JSON.parse(await readFile(lockFile, 'utf8')) as { token: string; pid: number };
+    expect(lock).toMatchObject({ token: taker.holder.token, pid: process.pid }); // not overwritten by the late renewal
+    expect((await next('lostTo'))['lostTo']).toMatchObject({ token: taker.holder.token, pid: process.pid });
+    await exit;
+    // the child's release left the taker's lock alone; a third process still finds the taker live
+    expect(await acquireFileLease(asyncFs, lockFile, 'run_race', { ttlMs: 60_000, now: later }).catch((e: unknown) => e)).toMatchObject({ code: 'run_locked', holder: { token: taker.holder.token } });
+    expect(taker.lostTo).toBeNull();
+    await taker.release();
+    expect(existsSync(lockFile)).toBe(false);
+  }, 120_000);
 });
