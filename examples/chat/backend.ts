@@ -315,9 +315,10 @@ export class ChatBackend {
     turn.ending = ending;
     conversation.running = null;
     await this.#save(conversation);
-    conversation.log.push({ type: 'turn_end', turnId: turn.id, ending, messages: messages.slice(turn.start) });
-    // The conversation file now holds the turn: its journal is no longer needed by anyone.
+    // The conversation file now holds the turn: its journal is no longer needed by anyone. Gone before turn_end is
+    // announced, so a client that saw the end never finds the journal still there.
     await rm(join(this.#runsDir, `${turn.runId}.json`), { force: true }).catch(() => {});
+    conversation.log.push({ type: 'turn_end', turnId: turn.id, ending, messages: messages.slice(turn.start) });
   }
 
   #save(conversation: Conversation): Promise<void> {
