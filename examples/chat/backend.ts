@@ -2,11 +2,14 @@
  * The chat backend: conversations, each turn a turnstate controller run
  * journaled to disk, its responses streamed to the page as they arrive.
  *
- * One model request, two readers: the controller parses the response bytes
- * (it owns the loop — stop reasons, tools, the journal), and the drop-in
- * `TurnStream` parses a tee of the same bytes for the page, with the SDK's
- * listeners. Each has its own parser because a parser grows the message
- * inside the objects it is handed, so parsed events cannot be shared.
+ * One model request, one parse: the controller's. The page is told what
+ * arrives through the controller's `parse` option — turnstate's `parseTurn`
+ * with an `event` listener added — so each event is parsed once, for the
+ * run and for the page alike. (An earlier version teed the response bytes to
+ * a second parser, the drop-in `TurnStream`: at a thousand sessions that
+ * second parse, and the web-stream tee feeding it, were about a third of the
+ * server's CPU.) The listener reads what it needs off each event at once:
+ * the parser grows the objects it hands out, so they are not kept.
  *
  * Nothing here reads the model's text to decide anything: what happens next
  * is the controller's (the stop reason), and what the page is told is the
@@ -14,9 +17,9 @@
  */
 import type { BetaContentBlockParam, BetaMessageParam, BetaRawMessageStreamEvent } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { streamMessage, type MessagesClient, type StreamMessageParams, type TurnStream } from 'turnstate';
+import { parseTurn } from 'turnstate';
 import {
   appendAssistant,
   FileCheckpointStore,
@@ -25,6 +28,7 @@ import {
   trimTrailingWhitespace,
   type ControllerEvent,
   type CreateStream,
+  type ParseTurn,
   type RequestParams,
   type RunHandle,
   type RunnableTool,
@@ -53,8 +57,8 @@ interface Running {
   readonly turn: StoredTurn;
   handle: RunHandle | null;
   segment: number;
-  /** The page's reader of the response in flight. */
-  live: TurnStream | null;
+  /** The text blocks of the response in flight, by index: what Stop keeps. null once the response is complete. */
+  partial: Map<number, string> | null;
   stopRequested: boolean;
 }
 
@@ -173,7 +177,7 @@ export class ChatBackend {
   }
 
   #running(conversation: Conversation, turn: StoredTurn): Running {
-    const running: Running = { turn, handle: null, segment: 0, live: null, stopRequested: false };
+    const running: Running = { turn, handle: null, segment: 0, partial: null, stopRequested: false };
     conversation.running = running;
     return running;
   }
@@ -200,7 +204,8 @@ export class ChatBackend {
     const turnId = running.turn.id;
     return {
       tools: this.#tools,
-      createStream: this.#createStream(conversation, running),
+      createStream: this.#createStream(),
+      parse: this.#parse(conversation, running),
       checkpoint: { dir: this.#runsDir, fsync: this.#options.fsync ?? true },
       onEvent: (event: ControllerEvent) => {
         switch (event.type) {
@@ -226,34 +231,39 @@ export class ChatBackend {
     };
   }
 
-  /** The model request: the controller gets the response, the page's TurnStream a tee of its bytes. */
-  #createStream(conversation: Conversation, running: Running): CreateStream {
+  /** The model request, as the controller's default makes it, with this backend's client. */
+  #createStream(): CreateStream {
     const client = this.#options.client;
-    return async (params, signal) => {
-      const response = await client.beta.messages.create({ ...params, stream: true }, { signal }).asResponse();
-      if (!response.body) return response;
-      const [forController, forPage] = response.body.tee();
-      const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-      // The drop-in stream over bytes already fetched: a client whose create() hands back this response.
-      const pageClient: MessagesClient = { messages: { create: () => ({ asResponse: async () => new Response(forPage, init) }) } };
-      const live = streamMessage(pageClient, params as StreamMessageParams, { signal });
-      running.live = live;
-      this.#follow(conversation, running, live, running.segment);
-      return new Response(forController, init);
+    return (params, signal) => client.beta.messages.create({ ...params, stream: true }, { signal }).asResponse();
+  }
+
+  /** The controller's parse of each response, with the page told of every event as it is parsed. */
+  #parse(conversation: Conversation, running: Running): ParseTurn {
+    return (source, options) => {
+      const tap = this.#follow(conversation, running, running.segment);
+      const chained = options.on?.event;
+      const event = (e: unknown, index: number): void => {
+        chained?.(e as never, index);
+        tap(e);
+      };
+      return parseTurn(source, { ...options, on: { ...options.on, event } });
     };
   }
 
-  /** What the page sees of one response, from the TurnStream's SDK-style events. */
-  #follow(conversation: Conversation, running: Running, live: TurnStream, segment: number): void {
+  /** What the page sees of one response, from its raw events. */
+  #follow(conversation: Conversation, running: Running, segment: number): (event: unknown) => void {
     const turnId = running.turn.id;
     const log = conversation.log;
-    live.on('streamEvent', (event) => {
+    const partial = new Map<number, string>();
+    running.partial = partial;
+    return (event) => {
       const e = event as BetaRawMessageStreamEvent;
       switch (e.type) {
         case 'content_block_start': {
           const b = e.content_block as unknown as Record<string, unknown>;
           const type = b['type'] as string;
           const whole = type !== 'text' && type !== 'thinking' && type !== 'tool_use' && type !== 'server_tool_use';
+          if (type === 'text') partial.set(e.index, typeof b['text'] === 'string' ? b['text'] : '');
           log.push({
             type: 'block_start',
             turnId,
@@ -268,19 +278,22 @@ export class ChatBackend {
         }
         case 'content_block_delta': {
           const d = e.delta;
-          if (d.type === 'text_delta') log.push({ type: 'text', turnId, segment, index: e.index, delta: d.text });
-          else if (d.type === 'thinking_delta') log.push({ type: 'thinking', turnId, segment, index: e.index, delta: d.thinking });
+          if (d.type === 'text_delta') {
+            partial.set(e.index, (partial.get(e.index) ?? '') + d.text);
+            log.push({ type: 'text', turnId, segment, index: e.index, delta: d.text });
+          } else if (d.type === 'thinking_delta') log.push({ type: 'thinking', turnId, segment, index: e.index, delta: d.thinking });
           else if (d.type === 'input_json_delta') log.push({ type: 'input', turnId, segment, index: e.index, delta: d.partial_json });
           break;
         }
         case 'content_block_stop':
           log.push({ type: 'block_stop', turnId, segment, index: e.index });
           break;
+        case 'message_stop':
+          // Complete: the run's messages hold this response, so Stop has nothing of it to add.
+          if (running.partial === partial) running.partial = null;
+          break;
       }
-    });
-    // Failures are the controller's to handle (retry, fail the run); the page hears of them from it.
-    live.on('error', () => {});
-    live.on('abort', () => {});
+    };
   }
 
   #launch(conversation: Conversation, running: Running, handle: RunHandle): void {
@@ -293,10 +306,9 @@ export class ChatBackend {
     if (this.#closing && !running.stopRequested) return;
     const aborted = running.stopRequested && result.error?.code === 'aborted';
     let messages = result.messages;
-    const live = running.live;
-    if (aborted && live && !live.result?.ok) {
+    if (aborted && running.partial) {
       // Stop mid-stream: what had arrived of the response is kept (text only: a half tool call cannot be sent back).
-      const partial: BetaContentBlockParam[] = (live.currentMessage?.content ?? []).flatMap((b) => (b.type === 'text' && b.text.length > 0 ? [{ type: 'text' as const, text: b.text }] : []));
+      const partial: BetaContentBlockParam[] = [...running.partial].sort(([a], [b]) => a - b).flatMap(([, text]) => (text.length > 0 ? [{ type: 'text' as const, text }] : []));
       const kept = trimTrailingWhitespace(partial);
       if (kept.length > 0) messages = appendAssistant(messages, kept);
     }
@@ -317,7 +329,7 @@ export class ChatBackend {
     await this.#save(conversation);
     // The conversation file now holds the turn: its journal is no longer needed by anyone. Gone before turn_end is
     // announced, so a client that saw the end never finds the journal still there.
-    await rm(join(this.#runsDir, `${turn.runId}.json`), { force: true }).catch(() => {});
+    await unlink(join(this.#runsDir, `${turn.runId}.json`)).catch(() => {});
     conversation.log.push({ type: 'turn_end', turnId: turn.id, ending, messages: messages.slice(turn.start) });
   }
 

@@ -44,6 +44,13 @@ export interface ChatServerOptions {
   readonly pace?: ScriptedPace;
   readonly logLimit?: number;
   readonly fsync?: boolean;
+  /**
+   * How long an idle keep-alive connection stays open (default 65 000 ms).
+   * Longer than clients keep idle connections (undici: 4 s), so a reused
+   * connection is never closed under a request: with node's 5 s default, a
+   * thousand sessions saw `fetch failed` on reused connections.
+   */
+  readonly keepAliveTimeoutMs?: number;
   readonly onWarning?: (message: string) => void;
 }
 
@@ -60,6 +67,7 @@ const BODY_LIMIT = 64 * 1024;
 /** A page that reads slower than this much unsent data is cut off; it reconnects with Last-Event-ID. */
 const SLOW_READER_BYTES = 1024 * 1024;
 const KEEPALIVE_MS = 15_000;
+const LISTEN_BACKLOG = 4096;
 
 function pageDir(): string {
   // From source (examples/chat/) the page is beside; from the build (dist/examples/chat/) it is in the package's examples/.
@@ -215,15 +223,16 @@ export async function startChatServer(options: ChatServerOptions): Promise<ChatS
       if (chat.code === 'too_large') request.destroy();
     });
   });
-  // Longer than clients keep idle connections (undici: 4 s), so a reused connection is never closed under a request.
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    // A thousand pages connecting at once overflow node's default accept queue (511): the kernel drops the
+    // SYNs it cannot queue and each client retries a second or more later. The kernel caps this at somaxconn.
+    server.listen({ port: options.port ?? 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
   // Resumed runs stream into the log from the start: the server listens first, so no page waits on them.

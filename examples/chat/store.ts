@@ -41,10 +41,15 @@ export class ConversationStore {
   }
 
   async save(conversation: StoredConversation): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     const path = join(this.dir, `${conversation.id}.json`);
     const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temp, JSON.stringify(conversation));
+    const text = JSON.stringify(conversation);
+    // The directory is made when a write finds it missing, not before every write: one file call fewer per save.
+    await writeFile(temp, text).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(temp, text);
+    });
     await rename(temp, path);
   }
 

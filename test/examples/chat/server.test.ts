@@ -85,6 +85,31 @@ describe('the chat server: SSE with ids, stop reasons, tools', () => {
     expect(readdirSync(join(dir, 'runs')).filter((n) => n.endsWith('.json'))).toEqual([]);
   });
 
+  it('what the page sees of a response comes from the run\'s own parse: every block event inside its segment, before segment_end, and the tool call streamed whole before tool_start', async () => {
+    const { server } = await start();
+    const id = await conversation(server);
+    const stream = events(server, id);
+    await stream.until((f) => f.some((x) => x.event === 'snapshot'));
+    await say(server, id, 'Please save a note: buy oat milk');
+    const frames = live(await stream.until(turnEnded));
+    let open: number | null = null;
+    const blocks = new Set(['block_start', 'text', 'thinking', 'input', 'block_stop']);
+    for (const f of frames) {
+      if (f.event === 'segment_start') open = f.data.segment;
+      else if (f.event === 'segment_end') {
+        expect(f.data.segment).toBe(open);
+        open = null;
+      } else if (blocks.has(f.event)) expect(f.data.segment, `${f.event} outside its segment`).toBe(open);
+    }
+    const kinds = frames.map((f) => f.event);
+    const toolBlock = frames.findIndex((f) => f.event === 'block_start' && f.data.blockType === 'tool_use');
+    const toolStop = frames.findIndex((f, i) => i > toolBlock && f.event === 'block_stop' && f.data.index === frames[toolBlock]!.data.index);
+    expect(toolBlock).toBeGreaterThan(-1);
+    expect(toolStop).toBeGreaterThan(toolBlock);
+    expect(toolStop).toBeLessThan(kinds.indexOf('segment_end'));
+    expect(kinds.indexOf('segment_end')).toBeLessThan(kinds.indexOf('tool_start'));
+  });
+
   it('each ending as the controller decided it from the stop reason: refusal, max_tokens with the dropped call, pause_turn continued', async () => {
     const { server, dir } = await start();
     const id = await conversation(server);
