@@ -179,7 +179,7 @@ function instruments(timers: Timers): { parse: ParseTurn; tool: RunnableTool; ti
 /** Segments parsed once, up front, by the real parser: what `parse` returns when the bench leaves the parser out. */
 const PARSED: TurnResult[] = TURN.map((spec) => parseTurnSync(messageEvents(spec) as Iterable<unknown>));
 
-async function measure(turns: number, makeStore: (() => CheckpointStore) | false, parser: 'real' | 'preparsed' = 'real'): Promise<Measured> {
+export async function measure(turns: number, makeStore: (() => CheckpointStore) | false, parser: 'real' | 'preparsed' = 'real'): Promise<Measured> {
   // Pre-built events: producing them is not part of any measured time.
   const streams = TURN.map((spec) => messageEvents(spec));
   const timers: Timers = { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 };

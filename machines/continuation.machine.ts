@@ -29,6 +29,12 @@
  * through `env` too. Every change to the run's state is a pure function of
  * src/controller/steps.ts.
  *
+ * The controller runs this definition through src/controller/drive.ts, a
+ * driver that reads the states, transition order, guards and named actions off
+ * it once and steps without an actor per run or per invoke (an XState actor
+ * when inspection is asked for); test/controller/drive.test.ts checks by
+ * property that both take the same steps.
+ *
  * Exactly-once tool execution does not rest on XState persistence (a restored
  * snapshot re-runs invoked promises): the `runTools` actor journals `started`
  * and `done` through the checkpoint store, and `starting` routes a resumed run
