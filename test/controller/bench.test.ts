@@ -10,6 +10,9 @@ it('the controller benchmark runs a typical turn and reports its overhead', asyn
     expect(result[key]).toBeGreaterThan(0);
   }
   expect(result.perTurnControllerCpuMs).toBeGreaterThan(0);
+  expect(result.perTurnControllerMs).toBeGreaterThan(0);
+  expect(result.spread.perTurnControllerMs.min).toBeLessThanOrEqual(result.spread.perTurnControllerMs.max);
+  expect(result.gcMsPerTurn.noStore).toBeGreaterThanOrEqual(0);
   // The long run: two rounds, each pairing early turns of one run with late turns of another, the floor sampled beside them.
   expect(result.long.rounds).toBe(2);
   for (const key of ['earlyMedianMs', 'lateMedianMs', 'earlyCpuMs', 'lateCpuMs', 'appendEarlyMs', 'appendLateMs', 'lateOverEarly', 'lateOverAppend'] as const) {
