@@ -35,7 +35,7 @@ export class Utf8Stream {
     } catch (cause) {
       this.#failure = cause;
       text = validPrefix(this.#heldBytes.subarray(0, this.#held), chunk);
-      this.#bytes = Buffer.byteLength(text, 'utf8');
+      this.#bytes = Buffer.byteLength(text); // UTF-8, the default
       return text;
     }
     const heldBefore = this.#held;
@@ -73,7 +73,8 @@ export class Utf8Stream {
     for (let j = chunk.length - 1; j >= Math.max(i, chunk.length - 4); j--) {
       const byte = chunk[j] as number;
       if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking for its lead
-      const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+      // 0xC0 and 0xC1 never lead (overlong): the decoder has already thrown on them.
+      const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc2 ? 2 : 1;
       const have = chunk.length - j;
       if (have < length) {
         this.#held = have;

@@ -210,3 +210,87 @@ describe('invalid_utf8 in the same chunk as complete events (fixed: they were lo
     expect(result.message?.content).toEqual([{ type: 'text', text: 'hi' }]);
   });
 });
+
+describe('each kind of UTF-8 character, cut into one-byte chunks', () => {
+  // The first and the last lead byte of each length: C2 (©), DF (߿), E0 (क), EF (￼), F0 (😀), F4 (U+10FFFF).
+  const chars = ['©', '\u07ff', 'क', '\ufffc', '😀', '\u{10ffff}'];
+  for (const ch of chars) {
+    const width = enc(ch).length;
+    it(`${JSON.stringify(ch)} (${width} bytes, lead 0x${enc(ch)[0]!.toString(16)}): the next event’s offset counts exactly its bytes`, () => {
+      // 12 ("event: ping\n") + 6 ("data: ") + 20 ('{"type":"ping","x":"') + width + 2 + 2, then 21 + 6 to the next payload.
+      const bytes = enc(`event: ping\ndata: {"type":"ping","x":"${ch}"}\n\n` + BAD_JSON);
+      const start = 38;
+      const chunks = [bytes.slice(0, start), ...Array.from({ length: width }, (_, i) => bytes.slice(start + i, start + i + 1)), bytes.slice(start + width)];
+      const seen: [string, number | null][] = [];
+      const framer: SseFramer = new SseFramer((_, data) => seen.push([data, framer.eventOffset()]));
+      for (const c of chunks) framer.pushBytes(c);
+      framer.end();
+      expect(seen).toEqual([
+        [`{"type":"ping","x":"${ch}"}`, 18],
+        ['{nope}', 38 + width + 4 + 27],
+      ]);
+      expect(framer.bytesSeen).toBe(bytes.length);
+    });
+  }
+  for (const ch of chars) {
+    const width = enc(ch).length;
+    it(`${JSON.stringify(ch)} cut short after each of its first bytes, one per chunk: end() says where the character starts (byte 38)`, () => {
+      const bytes = enc(`event: ping\ndata: {"type":"ping","x":"${ch}`);
+      for (let have = 1; have < width; have++) {
+        const framer = new SseFramer(() => {});
+        framer.pushBytes(bytes.slice(0, 38));
+        for (let i = 0; i < have; i++) framer.pushBytes(bytes.slice(38 + i, 39 + i));
+        // the unfinished character is not counted as seen
+        expect(framer.bytesSeen).toBe(38);
+        expect(() => framer.end()).toThrow(expect.objectContaining({ code: 'invalid_utf8', eventIndex: 0, byteOffset: 38 }));
+      }
+    });
+  }
+});
+
+describe('the byte order mark and text input', () => {
+  const BOM = [0xef, 0xbb, 0xbf];
+
+  it('a BOM is not text and counts 3 bytes: offsets and bytesSeen include it', () => {
+    const bytes = new Uint8Array([...BOM, ...enc(PING)]);
+    const seen: [string, number | null][] = [];
+    const framer: SseFramer = new SseFramer((name, data) => seen.push([`${name} ${data}`, framer.eventOffset()]));
+    framer.pushBytes(bytes);
+    framer.end();
+    expect(seen).toEqual([['ping {"type":"ping","x":"日本"}', 3 + 18]]);
+    expect(framer.bytesSeen).toBe(3 + 48);
+  });
+
+  it('a BOM, then a bad byte in the same first chunk: the offset counts the BOM', () => {
+    const bytes = new Uint8Array([...BOM, ...enc(PING + BEFORE_BAD_BYTES), 0xff]);
+    const seen: string[] = [];
+    const framer = new SseFramer((name) => seen.push(String(name)));
+    expect(() => framer.pushBytes(bytes)).toThrow(expect.objectContaining({ code: 'invalid_utf8', eventIndex: 1, byteOffset: 3 + 69 }));
+    expect(seen).toEqual(['ping']);
+  });
+
+  it('a U+FEFF later in the stream is text (a zero-width no-break space), also at the start of a chunk with a bad byte', () => {
+    // the second chunk starts with EF BB BF: not a BOM there, so its 3 bytes count towards the bad byte's offset
+    const first = enc('event: a\ndata: {"t":"');
+    const second = new Uint8Array([...BOM, ...enc('"}\n\n'), ...enc(BEFORE_BAD_BYTES), 0xff]);
+    const seen: string[] = [];
+    const framer = new SseFramer((_, data) => seen.push(data));
+    framer.pushBytes(first);
+    // first: 21 bytes; second: 3 + 4 ('"}\n\n') = 28, then 21 to the bad byte
+    expect(() => framer.pushBytes(second)).toThrow(expect.objectContaining({ code: 'invalid_utf8', eventIndex: 1, byteOffset: 28 + 21 }));
+    expect(seen).toEqual(['{"t":"\ufeff"}']);
+  });
+
+  it('text input never meets the decoder: end() delivers the final event and does not fail', () => {
+    const seen: string[] = [];
+    const framer = new SseFramer((_, data) => seen.push(data));
+    framer.pushText('data: {"a":1}');
+    expect(() => framer.end()).not.toThrow();
+    expect(seen).toEqual(['{"a":1}']);
+    expect(framer.endedInsideEvent).toBe(true);
+    // and with no input at all
+    const empty = new SseFramer(() => {});
+    expect(() => empty.end()).not.toThrow();
+    expect(empty.endedInsideEvent).toBe(false);
+  });
+});
