@@ -253,15 +253,14 @@ export class MessageAssembler {
 
 /**
  * The one place a closed tool block's input is decided: the streamed JSON
- * when input_json_delta arrived, else the `input` content_block_start gave.
- * Either way it must be a JSON object; anything else is recorded as invalid
- * (fatal unless the stop reason truncates).
+ * when input_json_delta arrived, else the `input` content_block_start gave —
+ * an object, as the decoder checks (src/sse/tool-blocks.ts) before the
+ * machine sees the start. Streamed JSON that is not an object is recorded as
+ * invalid (fatal unless the stop reason truncates).
  */
 function finalToolInput(state: BlockState): { ok: true; value: object } | { ok: false; reason: string } {
   if (state.sawInputDelta) return parseToolInput(state.json);
-  const input = state.block['input'];
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, reason: 'input is not a JSON object' };
-  return { ok: true, value: input };
+  return { ok: true, value: state.block['input'] as object };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MessageAssembler } from '../../src/assemble/assembler.js';
-import { StopReasonError, StreamError, TurnParser, type TurnResult, type TurnSnapshot } from '../../src/index.js';
+import { INVALID_JSON_KEY, StopReasonError, StreamError, TurnParser, type TurnResult, type TurnSnapshot } from '../../src/index.js';
 import { serialize, type Obj } from '../support/arbitraries.js';
 
 const messageStart = (usage: Obj = { input_tokens: 10, output_tokens: 1 }): Obj => ({
@@ -341,5 +341,89 @@ describe('`event: error` mid-stream', () => {
     expect(error.code).toBe('api_error');
     expect(error.partial).toBeNull();
     expect(result.message).toBeNull();
+  });
+});
+
+describe('tool input that arrives whole in content_block_start', () => {
+  it('a tool block with no input_json_delta keeps the input its start gave (server and MCP tool blocks too)', () => {
+    for (const type of ['tool_use', 'server_tool_use', 'mcp_tool_use']) {
+      const block = { type, id: 'toolu_01', name: 'web_search', input: { query: 'tides', n: 3 }, ...(type === 'mcp_tool_use' ? { server_name: 's' } : {}) };
+      const result = parse([messageStart(), blockStart(0, block), blockStop(0), messageDelta(type === 'tool_use' ? 'tool_use' : 'end_turn'), messageStop]);
+      if (!result.ok) throw result.error;
+      expect(result.message.content, type).toEqual([block]);
+    }
+  });
+
+  it('once an input_json_delta arrives, the streamed JSON decides, not the start’s input', () => {
+    const result = parse([messageStart(), blockStart(0, { type: 'tool_use', id: 'toolu_01', name: 't', input: { stale: true } }), json(0, '{"fresh":1}'), blockStop(0), messageDelta('tool_use'), messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.message.content).toEqual([{ type: 'tool_use', id: 'toolu_01', name: 't', input: { fresh: 1 } }]);
+  });
+});
+
+describe('invalid tool input: what the reason says', () => {
+  it('JSON that does not parse, and JSON that is not an object, are told apart', () => {
+    const reasons = (bad: string) => {
+      const result = parse([messageStart(), toolStart(0), json(0, bad), blockStop(0), messageDelta('tool_use'), messageStop]);
+      if (!result.ok) throw result.error;
+      return result.invalidToolInputs.map((i) => [i.index, i.id, i.name, i.partial, i.reason]);
+    };
+    expect(reasons('{"a": ')).toEqual([[0, 'toolu_01', 'make_file', '{"a": ', expect.stringMatching(/^input JSON does not parse: \S/)]]);
+    expect(reasons('[1,2]')).toEqual([[0, 'toolu_01', 'make_file', '[1,2]', 'input JSON is not an object']]);
+  });
+
+  it('a closed tool block dropped as invalid_input under truncation keeps its raw JSON, wrapped, as its input', () => {
+    const result = parse([messageStart(), toolStart(0), json(0, '[1,2]'), blockStop(0), messageDelta('max_tokens'), messageStop]);
+    if (!result.ok) throw result.error;
+    expect(result.dropped).toMatchObject([{ index: 0, reason: 'invalid_input', partial: '[1,2]' }]);
+    expect(result.dropped[0]?.block).toHaveProperty('input', { [INVALID_JSON_KEY]: '[1,2]' });
+  });
+});
+
+describe('the final message is a plain object', () => {
+  it('its stop fields are ordinary properties: enumerable, writable, deletable — as in the SDK’s message', () => {
+    const result = parse([messageStart(), blockStart(0, { type: 'text', text: '' }), text(0, 'Hi'), blockStop(0), messageDelta('end_turn'), messageStop]);
+    if (!result.ok) throw result.error;
+    const message = result.message;
+    expect({ ...message }).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+    expect(JSON.parse(JSON.stringify(message))).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+    // a caller may edit what it stores (ES modules are strict: a read-only or fixed property would throw here)
+    message.stop_reason = 'max_tokens';
+    expect(message.stop_reason).toBe('max_tokens');
+    delete (message as { stop_sequence?: unknown }).stop_sequence;
+    expect(message).not.toHaveProperty('stop_sequence');
+  });
+
+  it('input_transformations: message_delta replaces message_start’s, and keeps them when it has none (or null)', () => {
+    const before = [{ type: 'thinking_dropped', path: 'messages[0].content[1]' }];
+    const after = [{ type: 'thinking_dropped', path: 'messages[2].content[0]' }];
+    const withStart = (): Obj => {
+      const event = messageStart();
+      (event['message'] as Obj)['input_transformations'] = before;
+      return event;
+    };
+    for (const [extra, expected] of [[{}, before], [{ input_transformations: null }, before], [{ input_transformations: after }, after]] as const) {
+      const end = { ...messageDelta('end_turn'), ...extra };
+      const result = parse([withStart(), end, messageStop]);
+      if (!result.ok) throw result.error;
+      expect((result.message as unknown as Obj)['input_transformations'], JSON.stringify(extra)).toEqual(expected);
+    }
+  });
+});
+
+describe('long blocks', () => {
+  it('text and tool JSON of many deltas (more than one join batch), read mid-stream and at the end, hold every delta in order', () => {
+    const pieces = Array.from({ length: 700 }, (_, i) => `${i},`);
+    const turn = new TurnParser();
+    turn.write(serialize([messageStart(), blockStart(0, { type: 'text', text: '' }), ...pieces.slice(0, 300).map((p) => text(0, p))]).bytes);
+    const mid = turn.snapshot;
+    expect(mid.status === 'streaming' && mid.message.content[0]).toEqual({ type: 'text', text: pieces.slice(0, 300).join('') });
+    turn.write(serialize([...pieces.slice(300).map((p) => text(0, p)), blockStop(0), toolStart(1), json(1, '{"list":['), ...pieces.map((p) => json(1, p)), json(1, '0]}'), blockStop(1), messageDelta('tool_use'), messageStop]).bytes);
+    const result = turn.end();
+    if (!result.ok) throw result.error;
+    expect(result.message.content).toEqual([
+      { type: 'text', text: pieces.join('') },
+      { type: 'tool_use', id: 'toolu_01', name: 'make_file', input: { list: [...pieces.map((_, i) => i), 0] } },
+    ]);
   });
 });
