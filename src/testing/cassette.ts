@@ -13,7 +13,6 @@
  * and non-streamed JSON bodies and HTTP errors — where a comment line would
  * make the file invalid — are recorded the same way.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
@@ -124,6 +123,14 @@ function removePath(target: unknown, path: readonly string[]): void {
 }
 
 /**
+ * sha256 in hex, with node:crypto loaded on first use, not at import:
+ * `turnstate replay` imports this module for every recording and hashes only
+ * when a sidecar is there; loading node:crypto costs a CLI process ~5 ms of
+ * start-up (issue 12).
+ */
+const sha256Hex = (data: string | Uint8Array): string => process.getBuiltinModule('node:crypto').createHash('sha256').update(data).digest('hex');
+
+/**
  * The params hash: sha256 of the RFC 8785 canonical JSON of the normalised
  * params. canonicalize (the RFC's reference implementation for JavaScript)
  * fixes key order and number form, so the same request hashes the same in
@@ -131,11 +138,11 @@ function removePath(target: unknown, path: readonly string[]): void {
  */
 export function paramsHash(params: unknown, options: NormaliseOptions = {}): string {
   const canonical = canonicalize(normaliseParams(params, options)) ?? 'null';
-  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+  return `sha256:${sha256Hex(canonical)}`;
 }
 
 export function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return `sha256:${sha256Hex(bytes)}`;
 }
 
 /** One framed event of a body: where it ends, its `event:` name and data. */
