@@ -66,13 +66,7 @@ export function recordSegment(state: RunState, segment: ReceivedSegment, retries
         retries,
       },
     ],
-    dropped:
-      segment.dropped.length === 0
-        ? state.dropped
-        : [
-            ...state.dropped,
-            ...segment.dropped.map((d) => ({ segment: index, index: d.index, type: d.type, reason: d.reason, partial: d.partial, block: d.block })),
-          ],
+    dropped: [...state.dropped, ...segment.dropped.map((d) => ({ segment: index, index: d.index, type: d.type, reason: d.reason, partial: d.partial, block: d.block }))],
     lastMessage: message,
   };
 }
@@ -92,7 +86,8 @@ export function recordRetry(state: RunState, failure: SegmentFailure, attempt: n
         delayMs,
         requestId: failure.details.requestId ?? null,
         at,
-        usage: partial && typeof partial === 'object' ? normalizeUsage(partial) : null,
+        // null: the stream failed before message_start reported any usage
+        usage: partial ? normalizeUsage(partial as Parameters<typeof normalizeUsage>[0]) : null,
       },
     ],
   };
@@ -161,7 +156,7 @@ export function closeToolBatch(state: RunState, records: readonly ToolCallRecord
     // A tool_use stop with no client tool_use block (server tools only) has nothing to answer.
     messages: records.length === 0 ? state.messages : appendToolResults(state.messages, records),
     batch: [],
-    phase: 'requesting',
+    // the phase is planContinuation's, in the same transition
   };
 }
 
@@ -170,11 +165,14 @@ export function planContinuation(state: RunState, kind: RequestKind): RunState {
   return { ...state, phase: 'requesting', nextRequest: kind, continuations: state.continuations + 1 };
 }
 
-/** The next `max_tokens` under the `raise` policy, or null at the ceiling. */
+/**
+ * The next `max_tokens` under the `raise` policy, or null at the ceiling. The factor is > 1 (checked when the
+ * run starts and in a checkpoint), so a positive integer grows by at least one token.
+ */
 export function raisedMaxTokens(state: RunState): number | null {
   const { maxTokensCeiling, maxTokensRaiseFactor } = state.settings;
   if (state.maxTokens >= maxTokensCeiling) return null;
-  return Math.min(maxTokensCeiling, Math.max(state.maxTokens + 1, Math.ceil(state.maxTokens * maxTokensRaiseFactor)));
+  return Math.min(maxTokensCeiling, Math.ceil(state.maxTokens * maxTokensRaiseFactor));
 }
 
 /**

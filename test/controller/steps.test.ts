@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileCheckpointStore, MemoryCheckpointStore, startResume, startRun, type Checkpoint, type CheckpointStore, type ResumeOptions, type RunResult } from '../../src/controller/index.js';
-import { scriptedModel, type ScriptedReply } from '../../src/testing/index.js';
+import { eventsToSse, messageEvents, scriptedModel, type ScriptedReply } from '../../src/testing/index.js';
 import { echoTool, runScripted, text, toolUse } from './helpers.js';
 
 const asCheckpoint = (result: RunResult): Checkpoint => ({ format: 'turnstate.checkpoint', version: 2, seq: 1000, savedAt: '', state: result.state });
@@ -173,5 +173,40 @@ describe('what a segment and a retry record hold', () => {
     const { result, requests } = await runScripted([cut, text('never')], { params: { model: 'm', max_tokens: 300 }, maxTokensPolicy: 'raise', maxTokensCeiling: 300 });
     expect(requests).toHaveLength(1);
     expect(result.status).toBe('incomplete');
+  });
+});
+
+describe('what goes on from one request to the next', () => {
+  it('the container a response ran in goes on to every later request, also past a response that names none', async () => {
+    const events = messageEvents(toolUse([{ id: 'toolu_c1', name: 'echo', input: { n: 1 } }]));
+    (events[0] as unknown as { message: Record<string, unknown> }).message['container'] = { id: 'container_01A', expires_at: '2026-12-01T16:00:00Z' };
+    const { result, requests } = await runScripted([{ sse: eventsToSse(events) }, toolUse([{ id: 'toolu_c2', name: 'echo', input: { n: 2 } }]), text('done')], { tools: [echoTool()] });
+    expect(result.status).toBe('completed');
+    expect(requests.map((r) => (r as { container?: unknown }).container)).toEqual([undefined, 'container_01A', 'container_01A']);
+    // a run that never ran in a container sends no container param at all
+    const plain = await runScripted([toolUse([{ id: 'toolu_p1', name: 'echo' }]), text('done')], { tools: [echoTool()] });
+    expect(plain.requests.map((r) => 'container' in r)).toEqual([false, false]);
+  });
+
+  it('a retry after a stream that failed before message_start records no usage (null, not zeros)', async () => {
+    const model = scriptedModel([{ fail: 'overloaded_error', after: 0 }, text('ok')]);
+    const result = await startRun({ params: { model: 'm', max_tokens: 10 }, messages: 'x', createStream: model.createStream, checkpoint: false, retry: { baseDelayMs: 0, maxDelayMs: 0 } }).settled;
+    expect(result.status).toBe('completed');
+    expect(result.retries).toHaveLength(1);
+    expect(result.retries[0]!.usage).toBeNull();
+  });
+
+  it('a checkpoint whose raise factor is not > 1 is refused (it could not grow max_tokens)', async () => {
+    const { result } = await runScripted([text('hi')]);
+    for (const factor of [1, 0.5]) {
+      const bad = asCheckpoint({ ...result, state: { ...result.state, settings: { ...result.state.settings, maxTokensRaiseFactor: factor } } });
+      let error: unknown;
+      try {
+        await startResume(bad, { createStream: scriptedModel([]).createStream, checkpoint: false }).settled;
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toMatchObject({ code: 'checkpoint_invalid', message: expect.stringContaining('state.settings.maxTokensRaiseFactor') });
+    }
   });
 });

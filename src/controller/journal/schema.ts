@@ -152,7 +152,7 @@ const retry = z.object({
 const settings = z.object({
   maxTokensPolicy: z.enum(['stop', 'continue', 'raise']),
   maxTokensCeiling: z.number().int().positive(),
-  maxTokensRaiseFactor: z.number().positive().finite(),
+  maxTokensRaiseFactor: z.number().gt(1).finite(),
   budgets,
   stuckLoopThreshold: count,
   toolConcurrency: z.number().int().positive(),
