@@ -1,33 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { repoRoot } from '../support/corpus.js';
+import { spawnChat } from '../support/chat-process.js';
 import { hasBrowser, launch, screenshot, watch } from './browser.js';
 
-/** `turnstate chat` from the built package, in its own process (so it can be killed), on the fake model. */
-async function chat(dir: string, port = 0, delayMs = 30): Promise<{ child: ChildProcess; url: string; port: number }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/turnstate.js'), 'chat', '--data', dir, '--port', String(port), '--delay-ms', String(delayMs)], {
-    cwd: dir,
-    env: { ...process.env, ANTHROPIC_API_KEY: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`chat exited (${code}) before printing its URL: ${err}`)));
-  });
-  return { child, url, port: Number(new URL(url).port) };
-}
+const chat = (dir: string, port = 0, delayMs = 30) => spawnChat(dir, { port, delayMs }, children);
 
 const children: ChildProcess[] = [];
 afterEach(() => {

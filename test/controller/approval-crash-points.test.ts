@@ -9,43 +9,14 @@
  * in doubt, by design; it is decided the way a person would: by looking at the
  * file.
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemoryCheckpointStore, startResume, startRun, type ApproveToolCall, type Checkpoint, type CheckpointStore, type RunResult, type ToolDecision } from '../../src/controller/index.js';
+import { MemoryCheckpointStore, startResume, startRun, type ApproveToolCall, type Checkpoint, type RunResult, type ToolDecision } from '../../src/controller/index.js';
 import { appendTool, approvalModel, RUN_OPTIONS } from './fixtures/approval-scenario.js';
+import { dyingStore, lines } from './fixtures/dying-store.js';
 
-const lines = async (file: string) => (existsSync(file) ? (await readFile(file, 'utf8')).trim().split('\n').filter(Boolean) : []);
-
-/** Keeps checkpoints until write `crashAt` is durable, then never returns: the process is as good as dead. */
-function dyingStore(crashAt: number): { store: CheckpointStore; last: () => Checkpoint | null; died: Promise<void> } {
-  let last: Checkpoint | null = null;
-  let writes = 0;
-  let die!: () => void;
-  const died = new Promise<void>((r) => (die = r));
-  return {
-    store: {
-      acquire: async () => ({
-        holder: { pid: process.pid, host: 'test', token: 't', acquiredAt: 0, expiresAt: Infinity },
-        tookOver: null,
-        async save(checkpoint: Checkpoint) {
-          last = JSON.parse(JSON.stringify(checkpoint)) as Checkpoint;
-          writes += 1;
-          if (writes === crashAt) {
-            die();
-            await new Promise(() => {});
-          }
-        },
-        release: async () => {},
-      }),
-      load: async () => last,
-    },
-    last: () => last,
-    died,
-  };
-}
 
 const hook: ApproveToolCall = (call) => (call.id.endsWith('A') ? { approve: true } : call.id.endsWith('B') ? { deny: 'beta is not to be recorded' } : { defer: true });
 const APPROVALS = { toolu_01ApprC: { approve: true }, toolu_01ApprD: { deny: 'no delta, said the person' } } as const;

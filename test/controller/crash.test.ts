@@ -6,17 +6,16 @@
  * real child process killed with SIGKILL.
  */
 import { fork } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
-import { MemoryCheckpointStore, readCheckpointFile, startResume, startRun, type Checkpoint, type CheckpointStore, type RunResult } from '../../src/controller/index.js';
+import { MemoryCheckpointStore, readCheckpointFile, startResume, startRun, type RunResult } from '../../src/controller/index.js';
 import { appendTool, crashModel, RUN_OPTIONS } from './fixtures/crash-scenario.js';
+import { dyingStore, lines } from './fixtures/dying-store.js';
 
-const lines = async (file: string) => (existsSync(file) ? (await readFile(file, 'utf8')).trim().split('\n').filter(Boolean) : []);
 
 async function uninterrupted() {
   const dir = await mkdtemp(join(tmpdir(), 'turnstate-crash-'));
@@ -24,34 +23,6 @@ async function uninterrupted() {
   const store = new MemoryCheckpointStore();
   const result = await startRun({ ...RUN_OPTIONS, tools: [appendTool(effects)], createStream: crashModel().createStream, checkpoint: store }).settled;
   return { result, writes: store.saved.length, effects: await lines(effects) };
-}
-
-/** A store that keeps checkpoints until write `crashAt` is durable, then never returns: the process is as good as dead. */
-function dyingStore(crashAt: number): { store: CheckpointStore; last: () => Checkpoint | null; died: Promise<void> } {
-  let last: Checkpoint | null = null;
-  let writes = 0;
-  let die!: () => void;
-  const died = new Promise<void>((r) => (die = r));
-  return {
-    store: {
-      acquire: async () => ({
-        holder: { pid: process.pid, host: 'test', token: 't', acquiredAt: 0, expiresAt: Infinity },
-        tookOver: null,
-        async save(checkpoint: Checkpoint) {
-          last = JSON.parse(JSON.stringify(checkpoint)) as Checkpoint;
-          writes += 1;
-          if (writes === crashAt) {
-            die();
-            await new Promise(() => {});
-          }
-        },
-        release: async () => {},
-      }),
-      load: async () => last,
-    },
-    last: () => last,
-    died,
-  };
 }
 
 function expectSameOutcome(resumed: RunResult, reference: RunResult): void {

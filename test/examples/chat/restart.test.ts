@@ -1,32 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../support/corpus.js';
+import { spawnChat } from '../../support/chat-process.js';
 import { EventStream, post, turnEnded, type Frame } from './sse-client.js';
 
-/** `turnstate chat` as a user starts it (the built package's bin), in its own process. */
-async function chat(dir: string, port = 0): Promise<{ child: ChildProcess; url: string; port: number; output: () => string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/turnstate.js'), 'chat', '--data', dir, '--port', String(port), '--delay-ms', '25'], {
-    cwd: dir,
-    env: { ...process.env, ANTHROPIC_API_KEY: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`chat exited (${code}) before printing its URL: ${err}`)));
-  });
-  return { child, url, port: Number(new URL(url).port), output: () => out + err };
-}
+const chat = (dir: string, port = 0) => spawnChat(dir, { port, delayMs: 25 }, children);
 
 const children: ChildProcess[] = [];
 const streams: EventStream[] = [];
