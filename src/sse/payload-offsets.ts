@@ -137,7 +137,7 @@ export class PayloadOffsets {
       if (found !== null) {
         this.#pending = { spot: found.spot, chars: text.length - found.valueAt, spaceUnseen: found.spaceUnseen };
       } else {
-        this.#carry = this.#tail(carry);
+        this.#carry = this.#tail(carry, bytes);
       }
     }
     this.base += bytes;
@@ -167,14 +167,18 @@ export class PayloadOffsets {
   /**
    * The last few characters after the cursor (continuing the previous carry
    * when this chunk was shorter): they may be the start of a `data:` that the
-   * next chunk finishes — with one-byte chunks, over several chunks.
+   * next chunk finishes — with one-byte chunks, over several chunks. Where the
+   * tail starts is counted back from the chunk's end (`bytes` is the text's
+   * UTF-8 length): measuring the few tail characters, not the whole chunk
+   * before them, and right even when the tail starts between the two halves
+   * of a surrogate pair (measured from the front, each half counted 3 bytes).
    */
-  #tail(carry: Spot | null): Spot | null {
+  #tail(carry: Spot | null, bytes: number): Spot | null {
     const text = this.#text;
     const keep = DATA.length - 1;
     const from = Math.max(this.#cursor, text.length - keep);
     let tail = text.slice(from);
-    let base = this.base + (this.#ascii ? from : Buffer.byteLength(text.slice(0, from), 'utf8'));
+    let base = this.base + (this.#ascii ? from : bytes - Buffer.byteLength(tail, 'utf8'));
     if (carry !== null && from === 0 && tail.length < keep) {
       const earlier = carry.text.slice(Math.max(0, carry.text.length - (keep - tail.length)));
       base -= Buffer.byteLength(earlier, 'utf8');
