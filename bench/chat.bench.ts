@@ -34,7 +34,7 @@
  *
  * Options: --sessions N --delay MS --ramp MS --out FILE (JSON result);
  * for diagnosis, applied to the backend process only: --threadpool N
- * (UV_THREADPOOL_SIZE), --no-fsync, --cpu-prof DIR, --heap-prof DIR.
+ * (UV_THREADPOOL_SIZE; default: as `turnstate chat` sets it, 64), --no-fsync, --cpu-prof DIR, --heap-prof DIR.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,6 +140,8 @@ async function timingsOf(fakeUrl: string): Promise<Map<string, Timing>> {
 const fake = await child(['fake', String(DELAY)]);
 const dir = mkdtempSync(join(tmpdir(), 'turnstate-bench-chat-'));
 const nodeArgs = [
+  // The thread pool as `turnstate chat` sizes it (bin/threadpool.cjs), unless --threadpool N says otherwise.
+  ...(values.threadpool ? [] : ['--require', join(root.pathname, 'bin/threadpool.cjs')]),
   ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
   ...(values['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${values['heap-prof']}`] : []),
 ];

@@ -33,10 +33,12 @@ import {
   type RunHandle,
   type RunnableTool,
   type RunResult,
+  type CheckpointStore,
   type SdkClient,
 } from 'turnstate/controller';
 import { ChatError } from './errors.js';
 import { sendable } from './history.js';
+import { firstSaveBehind } from './journal.js';
 import { EventLog, type ChatEvent, type Ending, type TurnView } from './log.js';
 import { ConversationStore, isConversationId, newConversationId, type StoredConversation, type StoredTurn } from './store.js';
 
@@ -90,6 +92,10 @@ export class ChatBackend {
   readonly #conversations = new Map<string, Conversation>();
   readonly #store: ConversationStore;
   readonly #runsDir: string;
+  /** The run journals (one file per run under runs/). */
+  readonly #journal: FileCheckpointStore;
+  /** The same, for the runs a message starts: their first snapshot does not hold up the first request (journal.ts). */
+  readonly #newRunJournal: CheckpointStore;
   readonly #tools: RunnableTool[];
   /** Each tool call's result text by tool_use id, for the page's tool_end (the controller's event carries only failures' text). */
   readonly #toolResults = new Map<string, string>();
@@ -99,6 +105,8 @@ export class ChatBackend {
     this.#options = options;
     this.#store = new ConversationStore(join(options.dataDir, 'conversations'));
     this.#runsDir = join(options.dataDir, 'runs');
+    this.#journal = new FileCheckpointStore({ dir: this.#runsDir, fsync: options.fsync ?? true });
+    this.#newRunJournal = firstSaveBehind(this.#journal);
     this.#tools = options.tools.map((tool) => ({
       ...tool,
       run: async (input: unknown, context) => {
@@ -162,7 +170,7 @@ export class ChatBackend {
     // Durable before the run starts: a server killed from here on finds the turn and resumes its run.
     await this.#save(conversation);
     conversation.log.push({ type: 'turn_start', turnId: turn.id, resumed: false, messages: messages.slice(turn.start) });
-    this.#launch(conversation, running, startRun({ ...this.#runOptions(conversation, running), runId: turn.runId, params: this.#options.params, messages, maxTokensPolicy: 'stop' }));
+    this.#launch(conversation, running, startRun({ ...this.#runOptions(conversation, running, this.#newRunJournal), runId: turn.runId, params: this.#options.params, messages, maxTokensPolicy: 'stop' }));
     return turn.id;
   }
 
@@ -184,14 +192,13 @@ export class ChatBackend {
 
   async #resume(conversation: Conversation, turn: StoredTurn): Promise<void> {
     const running = this.#running(conversation, turn);
-    const store = new FileCheckpointStore({ dir: this.#runsDir, fsync: this.#options.fsync ?? true });
-    const checkpoint = await store.load(turn.runId).catch((error: unknown) => {
+    const checkpoint = await this.#journal.load(turn.runId).catch((error: unknown) => {
       this.#options.onWarning?.(`turnstate chat: the journal of ${turn.runId} cannot be read (${(error as Error).message}); the turn starts again`);
       return null;
     });
     const messages = checkpoint ? checkpoint.state.messages : conversation.data.messages;
     conversation.log.push({ type: 'turn_start', turnId: turn.id, resumed: true, messages: messages.slice(turn.start) });
-    const options = this.#runOptions(conversation, running);
+    const options = this.#runOptions(conversation, running, this.#journal);
     // No journal yet (killed before the first save): nothing ran, so the run simply starts again under its id.
     const handle = checkpoint
       ? startResume(checkpoint, options)
@@ -199,14 +206,14 @@ export class ChatBackend {
     this.#launch(conversation, running, handle);
   }
 
-  #runOptions(conversation: Conversation, running: Running) {
+  #runOptions(conversation: Conversation, running: Running, journal: CheckpointStore) {
     const push = (event: ChatEvent): void => conversation.log.push(event);
     const turnId = running.turn.id;
     return {
       tools: this.#tools,
       createStream: this.#createStream(),
       parse: this.#parse(conversation, running),
-      checkpoint: { dir: this.#runsDir, fsync: this.#options.fsync ?? true },
+      checkpoint: journal,
       onEvent: (event: ControllerEvent) => {
         switch (event.type) {
           case 'segment_start':

@@ -1,7 +1,11 @@
 /** `turnstate chat` as a user starts it (the built package's bin), in its own process so a test can kill it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './corpus.js';
+
+/** The command `npx turnstate` runs: package.json's bin. */
+export const packageBin = (): string => join(repoRoot, (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: { turnstate: string } }).bin.turnstate);
 
 export interface ChatProcess {
   readonly child: ChildProcess;
@@ -13,9 +17,9 @@ export interface ChatProcess {
 }
 
 /** Starts it on the fake model (no key) and resolves with the URL it prints first; `children` collects it for cleanup. */
-export async function spawnChat(dir: string, options: { port: number; delayMs: number }, children: ChildProcess[]): Promise<ChatProcess> {
-  const args = [join(repoRoot, 'bin/turnstate.js'), 'chat', '--data', dir, '--port', String(options.port), '--delay-ms', String(options.delayMs)];
-  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, ANTHROPIC_API_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnChat(dir: string, options: { port: number; delayMs: number; env?: NodeJS.ProcessEnv }, children: ChildProcess[]): Promise<ChatProcess> {
+  const args = [packageBin(), 'chat', '--data', dir, '--port', String(options.port), '--delay-ms', String(options.delayMs)];
+  const child = spawn(process.execPath, args, { cwd: dir, env: options.env ?? { ...process.env, ANTHROPIC_API_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
