@@ -1,7 +1,7 @@
 /**
  * The two other processes of `npm run bench:chat`, each on its own so each
  * is measured on its own:
- *   node --import tsx bench/chat-child.ts fake DELAY_MS         the paced fake Messages API (the scripted model's turns)
+ *   node --import tsx bench/chat-child.ts fake DELAY_MS [CHUNK]  the paced fake Messages API (the scripted model's turns; CHUNK characters per text delta, default 6)
  *   node --import tsx bench/chat-child.ts server FAKE_URL DIR   the chat backend, talking to that fake as "the API"
  * Each prints one JSON line `{ "url": … }` once it listens, and runs until
  * killed; over the IPC channel each answers `stats` (CPU, event-loop delay).
@@ -63,7 +63,7 @@ function sessionOf(messages: BetaMessageParam[]): number {
   return Number(/bench session (\d+)/.exec(text)?.[1] ?? -1);
 }
 
-async function fake(delayMs: number): Promise<string> {
+async function fake(delayMs: number, chunkSize: number): Promise<string> {
   const timings = new Map<string, Timing>();
   const server = createServer((request, response) => {
     void (async () => {
@@ -78,7 +78,7 @@ async function fake(delayMs: number): Promise<string> {
       const key = `${sessionOf(body.messages)}:${body.messages.filter((m) => m.role === 'assistant').length}`;
       const timing: Timing = { received, deltas: [], end: 0 };
       timings.set(key, timing);
-      const { chunks } = scriptedReply({ method: 'POST', path: '/v1/messages', headers: request.headers, body, raw, index: 0 }, { eventDelayMs: delayMs }) as { chunks: string[] };
+      const { chunks } = scriptedReply({ method: 'POST', path: '/v1/messages', headers: request.headers, body, raw, index: 0 }, { eventDelayMs: delayMs, chunkSize }) as { chunks: string[] };
       response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_bench_${key}` });
       response.flushHeaders();
       const start = performance.now();
@@ -113,7 +113,7 @@ async function fake(delayMs: number): Promise<string> {
 const [role, a, b, ...flags] = process.argv.slice(2);
 let url: string;
 if (role === 'fake') {
-  url = await fake(Number(a ?? 50));
+  url = await fake(Number(a ?? 50), Number(b ?? 6));
 } else if (role === 'server') {
   // The API mode pointed at the fake: the same code path as with a key, the fake in its own process.
   const server = await startChatServer({

@@ -34,7 +34,10 @@
  *
  * Options: --sessions N --delay MS --ramp MS --out FILE (JSON result);
  * for diagnosis, applied to the backend process only: --threadpool N
- * (UV_THREADPOOL_SIZE; default: as `turnstate chat` sets it, 64), --no-fsync, --cpu-prof DIR, --heap-prof DIR.
+ * (UV_THREADPOOL_SIZE; default: as `turnstate chat` sets it, 64), --no-fsync,
+ * --chunk-size N (characters per text delta, default 6: fewer events per
+ * turn with a larger N, to split the backend's CPU into per-session and
+ * per-event costs), --cpu-prof DIR, --heap-prof DIR.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +56,7 @@ const { values } = parseArgs({
     'no-fsync': { type: 'boolean' },
     'cpu-prof': { type: 'string' },
     'heap-prof': { type: 'string' },
+    'chunk-size': { type: 'string' },
   },
 });
 const SESSIONS = Number(values.sessions ?? 1000);
@@ -137,7 +141,8 @@ async function timingsOf(fakeUrl: string): Promise<Map<string, Timing>> {
   return new Map(Object.entries((await response.json()) as Record<string, Timing>));
 }
 
-const fake = await child(['fake', String(DELAY)]);
+const CHUNK = Number(values['chunk-size'] ?? 6);
+const fake = await child(['fake', String(DELAY), String(CHUNK)]);
 const dir = mkdtempSync(join(tmpdir(), 'turnstate-bench-chat-'));
 const nodeArgs = [
   // The thread pool as `turnstate chat` sizes it (bin/threadpool.cjs), unless --threadpool N says otherwise.
@@ -239,6 +244,7 @@ const cpuPerEventUs = (b.cpu.backend / b.frames) * 1e6;
 const result = {
   sessions: SESSIONS,
   delayMs: DELAY,
+  chunkSize: CHUNK,
   rampMs: RAMP,
   eventsPerSecondPerStream: Math.round(1000 / DELAY),
   maxInFlight: { direct: d.maxInFlight, backend: b.maxInFlight },
