@@ -9,6 +9,14 @@ import { dirname } from 'node:path';
 import type { RunnableTool } from 'turnstate/controller';
 
 export function saveNoteTool(path: string): RunnableTool<{ note: string }> {
+  // The folder is made by the first call, not by each: a file call fewer per turn (a thousand sessions, a thousand
+  // mkdirs through the thread pool). A failed mkdir is not kept: the next call tries again.
+  let folder: Promise<unknown> | null = null;
+  const ensureFolder = (): Promise<unknown> =>
+    (folder ??= mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
+      folder = null;
+      throw error;
+    }));
   return {
     name: 'save_note',
     description: 'Saves a short note for the person (appends it to the notes file). Returns the note number.',
@@ -19,9 +27,15 @@ export function saveNoteTool(path: string): RunnableTool<{ note: string }> {
       return { note };
     },
     async run({ note }, context) {
-      await mkdir(dirname(path), { recursive: true });
+      await ensureFolder();
       const line = JSON.stringify({ at: new Date().toISOString(), toolUseId: context?.toolUse.id ?? null, note: note.replace(/\s+/g, ' ').slice(0, 500) });
-      await appendFile(path, `${line}\n`);
+      await appendFile(path, `${line}\n`).catch(async (error: NodeJS.ErrnoException) => {
+        // The folder went away since (nothing was written: ENOENT is raised by the open): make it again, once.
+        if (error.code !== 'ENOENT') throw error;
+        folder = null;
+        await ensureFolder();
+        await appendFile(path, `${line}\n`);
+      });
       return `saved note (tool call ${context?.toolUse.id ?? '?'})`;
     },
   };
