@@ -422,3 +422,31 @@ describe('IncrementalJsonParser: linear work', () => {
     expect(big / bigLen).toBeLessThanOrEqual((small / smallLen) * 1.1);
   });
 });
+
+describe('IncrementalJsonParser: where a near-miss is rejected', () => {
+  // The offset a user gets is the first character no valid JSON could have there (hand-counted below), or the
+  // input's length when it ends too early — the same in one chunk and one character at a time.
+  const cases: readonly [string, number][] = [
+    ['[1,]', 3], ['{"a":1,}', 7], ['{,}', 1], ['[,1]', 1], ['{"a"}', 4], ['{"a" 1}', 5], ['{1:2}', 1], ['[1 2]', 3],
+    ['01', 1], ['-01', 2], ['1.', 2], ['.5', 0], ['+1', 0], ['1e', 2], ['1e+', 3], ['--1', 1], ['"\\x"', 2],
+    ['"\\u12G4"', 5], ['"a\u0001"', 2], ['tRue', 1], ['nul', 3], ['{"a":1}}', 7], ['[]]', 2], ['[}', 1], ['{]', 1],
+    ['1 2', 2], ['\ufeff1', 0],
+    // A character that cannot follow each state of the number grammar.
+    ['-x', 1], ['0x', 1], ['01.5', 1], ['1x', 1], ['1.x', 2], ['1.5x', 3], ['1ex', 2], ['1e+x', 3], ['1e5x', 3],
+    ['1e5.', 3], ['1e+-5', 3], ['-.5', 1], ['[-]', 2], ['[1.]', 3], ['[1e]', 3], ['{"a":1e+}', 8], ['0.e1', 2],
+  ];
+  it.each(cases)('%j at offset %i', (text, at) => {
+    expect(() => JSON.parse(text)).toThrow();
+    for (const chunks of [[text], [...text]]) {
+      expect(thrown(() => feed(chunks).end()), chunks.length === 1 ? 'one chunk' : 'per character').toMatchObject({ code: 'invalid_json', offset: at });
+    }
+  });
+
+  it('numbers in every accepting state parse as JSON.parse parses them, at the end and before a delimiter', () => {
+    for (const text of ['0', '-0', '7', '-12', '0.5', '-0.25', '10.0', '1e5', '1E5', '1e+5', '1e-5', '-1.5E-3', '0e0', '2.5e10']) {
+      for (const wrapped of [text, `[${text}]`, `{"n":${text}}`, `[${text},${text}]`, ` ${text} `]) {
+        for (const chunks of [[wrapped], [...wrapped]]) expect(feed(chunks).end(), wrapped).toEqual(JSON.parse(wrapped));
+      }
+    }
+  });
+});
