@@ -122,3 +122,18 @@ describe('payload offsets: an event whose data has no `data:` to point at', () =
     expect(inSink(Array.from(bytes, (x) => Uint8Array.of(x)))).toEqual(expected);
   });
 });
+
+describe('payload offsets: before the first event', () => {
+  it('null before any input, after empty input, and while the first event is still arriving', () => {
+    const framer = new SseFramer(() => {});
+    expect(framer.eventOffset()).toBeNull();
+    framer.pushBytes(new Uint8Array(0));
+    expect(framer.eventOffset()).toBeNull();
+    framer.pushBytes(enc('event: a\ndata: {"t":'));
+    expect(framer.eventOffset()).toBeNull();
+    framer.pushText('1}\r\n');
+    expect(framer.eventOffset()).toBeNull();
+    framer.pushText('\r\n');
+    expect(framer.eventOffset()).toBe(15);
+  });
+});
