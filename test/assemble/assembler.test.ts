@@ -427,3 +427,65 @@ describe('long blocks', () => {
     ]);
   });
 });
+
+describe('each delta kind lands where the SDK puts it', () => {
+  const citation = (n: number): Obj => ({ type: 'char_location', cited_text: `quote ${n}`, document_index: 0, document_title: null, start_char_index: n, end_char_index: n + 5 });
+  const ok = (events: readonly Obj[]): TurnResult & { ok: true } => {
+    const result = parse(events);
+    if (!result.ok) throw result.error;
+    return result;
+  };
+
+  it('citations_delta: appended in order to the text block, which gets a citations array when its start had none', () => {
+    for (const startBlock of [{ type: 'text', text: '' }, { type: 'text', text: '', citations: [] }, { type: 'text', text: '', citations: [citation(0)] }]) {
+      const prior = (startBlock as Obj)['citations'] as Obj[] | undefined;
+      const result = ok([
+        messageStart(), blockStart(0, structuredClone(startBlock)), text(0, 'a'),
+        delta(0, { type: 'citations_delta', citation: citation(1) }), text(0, 'b'),
+        delta(0, { type: 'citations_delta', citation: citation(2) }), blockStop(0), messageDelta('end_turn'), messageStop,
+      ]);
+      expect(result.message.content, JSON.stringify(startBlock)).toStrictEqual([{ type: 'text', text: 'ab', citations: [...(prior ?? []), citation(1), citation(2)] }]);
+    }
+  });
+
+  it('thinking_delta and signature_delta: the thinking joined, the last signature kept', () => {
+    const result = ok([
+      messageStart(), blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      delta(0, { type: 'thinking_delta', thinking: 'Let me ' }), delta(0, { type: 'thinking_delta', thinking: 'see.' }),
+      delta(0, { type: 'signature_delta', signature: 'EqQBCkYI' }), blockStop(0), messageDelta('end_turn'), messageStop,
+    ]);
+    expect(result.message.content).toStrictEqual([{ type: 'thinking', thinking: 'Let me see.', signature: 'EqQBCkYI' }]);
+  });
+
+  it('compaction_delta: the delta’s content (null for a failed compaction) replaces the block’s; encrypted_content only when sent', () => {
+    const run = (d: Obj): unknown => ok([messageStart(), blockStart(0, { type: 'compaction', content: null }), delta(0, { type: 'compaction_delta', ...d }), blockStop(0), messageDelta('end_turn'), messageStop]).message.content;
+    expect(run({ content: 'summary' })).toStrictEqual([{ type: 'compaction', content: 'summary' }]);
+    expect(run({ content: 'summary', encrypted_content: 'ZW5j' })).toStrictEqual([{ type: 'compaction', content: 'summary', encrypted_content: 'ZW5j' }]);
+    expect(run({ content: null, encrypted_content: null })).toStrictEqual([{ type: 'compaction', content: null, encrypted_content: null }]);
+  });
+
+  it('a tool input that is JSON but not an object — a number, a string, null, an array — is invalid, named so', () => {
+    for (const bad of ['1', '"x"', 'null', '[]', 'true']) {
+      const result = ok([messageStart(), toolStart(0), json(0, bad), blockStop(0), messageDelta('tool_use'), messageStop]);
+      expect(result.invalidToolInputs.map((i) => [i.partial, i.reason]), bad).toEqual([[bad, 'input JSON is not an object']]);
+      expect(result.message.content, bad).toStrictEqual([{ type: 'tool_use', id: 'toolu_01', name: 'make_file', input: { [INVALID_JSON_KEY]: bad } }]);
+    }
+  });
+
+  it('the snapshot mid-block holds every delta so far (text, thinking and a tool’s input JSON)', () => {
+    const turn = new TurnParser();
+    const seen: unknown[] = [];
+    turn.on('streamEvent', (_event, snapshot) => {
+      const last = snapshot.content.at(-1) as Obj | undefined;
+      if (last !== undefined) seen.push(structuredClone(last));
+    });
+    turn.write(serialize([
+      messageStart(), blockStart(0, { type: 'text', text: 'I' }), text(0, ' am'), text(0, ' here'), blockStop(0),
+      blockStart(1, { type: 'thinking', thinking: '', signature: '' }), delta(1, { type: 'thinking_delta', thinking: 'hm' }),
+    ]).bytes);
+    expect(seen).toStrictEqual([
+      { type: 'text', text: 'I' }, { type: 'text', text: 'I am' }, { type: 'text', text: 'I am here' }, { type: 'text', text: 'I am here' },
+      { type: 'thinking', thinking: '', signature: '' }, { type: 'thinking', thinking: 'hm', signature: '' },
+    ]);
+  });
+});
