@@ -13,7 +13,9 @@
  * characters over. Converting a position to a byte offset, a pass over the
  * chunk when it is not ASCII, also waits until asked. Offsets are exact for
  * single-line `data` (what the Messages API sends) unless a comment line
- * between events contains `data:`.
+ * between events contains `data:`, or an event's data field has no colon
+ * (`data` alone: an empty value), when the search finds the next event's
+ * payload — or none, and the offset is null.
  */
 
 /** A chunk as it started (text, byte base, pending payload, carry) and the data lengths of the events it ended. */
