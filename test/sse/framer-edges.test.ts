@@ -86,6 +86,14 @@ describe('the first failure is kept', () => {
     expect(events).toEqual([]);
   });
 
+  it('a line_too_long chunk that ends inside a character: end() throws that error and does not call it a cut', () => {
+    const { framer } = collect({ maxEventSize: 20 });
+    const first = caught(() => framer.pushBytes(Uint8Array.of(...enc(`data: {"t":"${'x'.repeat(30)}`), 0xe6)));
+    expect(first).toMatchObject({ code: 'line_too_long', eventIndex: 0 });
+    expect(caught(() => framer.end())).toBe(first);
+    expect(framer.endedInsideEvent).toBe(false);
+  });
+
   it('after invalid_utf8, a later line_too_long does not replace it', () => {
     const { framer } = collect({ maxEventSize: 20 });
     const first = caught(() => framer.pushBytes(Uint8Array.of(...enc('data: {"t":"'), 0xff)));
