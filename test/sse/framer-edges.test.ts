@@ -153,6 +153,14 @@ describe('counters and endedInsideEvent', () => {
     }
   });
 
+  it('endedInsideEvent: input that ends inside a character is a cut too (invalid_utf8 from end(), where the character starts)', () => {
+    const { framer } = collect();
+    framer.pushBytes(Uint8Array.of(...enc(`${PING}data: {"t":"`), 0xf0, 0x9f));
+    expect(framer.endedInsideEvent).toBe(false);
+    expect(caught(() => framer.end())).toMatchObject({ code: 'invalid_utf8', message: 'input ends inside a UTF-8 character', eventIndex: 1, byteOffset: 35 + 12 });
+    expect(framer.endedInsideEvent).toBe(true);
+  });
+
   it('text input: a leading BOM is dropped (also after empty text), a later U+FEFF is kept', () => {
     const { framer, events } = collect();
     framer.pushText('');
