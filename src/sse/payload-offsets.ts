@@ -124,12 +124,12 @@ export class PayloadOffsets {
     const text = this.#text;
     if (this.#deferring && eventsEnded) {
       // Events ended in this chunk, so whatever was pending or carried is used up; what follows
-      // the last blank line is the start of the next event. (LF-only: a blank line is "\n\n",
-      // or a "\n" at the start that finishes one the previous chunk began.)
+      // the last blank line is the start of the next event. (LF-only: a blank line is "\n\n";
+      // with none in the chunk, it began with the "\n" that finished one, and no `data:` precedes it.)
       this.#pending = null;
       this.#carry = null;
       const blank = text.lastIndexOf('\n\n');
-      this.#cursor = blank !== -1 ? blank + 2 : text.charCodeAt(0) === 10 ? 1 : 0;
+      this.#cursor = blank === -1 ? 0 : blank + 2;
     }
     if (this.#pending !== null) {
       this.#pending.chars += text.length;
