@@ -134,7 +134,7 @@ export class PayloadOffsets {
     if (this.#pending !== null) {
       this.#pending.chars += text.length;
     } else {
-      const carry = this.#cursor === 0 ? this.#carry : null;
+      const carry = this.#carry; // #findData clears it; #tail continues it only when the cursor is at 0
       const found = this.#findData();
       if (found !== null) {
         this.#pending = { spot: found.spot, chars: text.length - found.valueAt, spaceUnseen: found.spaceUnseen };
