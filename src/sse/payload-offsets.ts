@@ -153,7 +153,8 @@ export class PayloadOffsets {
   #catchUp(): void {
     const replay = this.#replay;
     const live = { text: this.#text, base: this.base, ascii: this.#ascii, pending: this.#pending, carry: this.#carry, cursor: this.#cursor };
-    const current = this.#feeding && replay.text === this.#text && this.#chunkStart === null;
+    // Feeding, with the chunk's start state already spent, means its first event made it the replay context.
+    const current = this.#feeding && this.#chunkStart === null;
     this.#text = replay.text;
     this.base = replay.base;
     this.#ascii = replay.ascii;
