@@ -54,6 +54,8 @@ const STREAMS: Record<string, string> = {
   'non-ASCII before and inside payloads': 'event: a\ndata: {"t":"日本"}\n\nevent: b\ndata: {"t":"😀é"}\n\nevent: c\ndata: {}\n\n',
   '`data:` inside a payload': 'event: a\ndata: {"t":"data: x\\ndata:y"}\n\nevent: b\ndata: {"t":"data:"}\n\nevent: c\ndata: {}\n\n',
   'short events, no event lines': 'data: 1\n\ndata:2\n\ndata: {}\n\n',
+  // A chunk cut inside `data:` carries the characters before it over, here non-ASCII ones.
+  'non-ASCII event names': 'event: é\ndata: {}\n\nevent: 日本\ndata: {"t":1}\n\nevent: ü\rdata: 2\r\r',
 };
 
 describe.each(Object.entries(STREAMS))('payload offsets: %s', (_, text) => {
