@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,15 +53,20 @@ describe('turnstate resume', () => {
     api = await startFakeMessagesApi({ replies: [call('toolu_01Slow'), done] });
     const dir = await mkdtemp(join(tmpdir(), 'turnstate-resume-'));
     const tools = join(dir, 'tools.mjs');
+    const started = join(dir, 'started');
+    // The first run's tool outlasts any deadline (it ends only when aborted), so the deadline always falls while it
+    // runs, however slowly the run reached it; a re-run finishes at once. (A 300 ms tool against a 150 ms deadline
+    // failed under load: the deadline passed before the batch, and no tool was interrupted.)
     await writeFile(
       tools,
-      `export default [{ name: 'note', input_schema: { type: 'object' }, run: (_input, ctx) => new Promise((resolve, reject) => { const t = setTimeout(() => resolve('slow ok'), 300); ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')); }); }) }];\n`,
+      `import { existsSync, writeFileSync } from 'node:fs';\nexport default [{ name: 'note', input_schema: { type: 'object' }, run: (_input, ctx) => { if (existsSync(${JSON.stringify(started)})) return 'slow ok'; writeFileSync(${JSON.stringify(started)}, ''); return new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))); } }];\n`,
     );
     const env = { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'k' };
     const checkpoint = join(dir, 'run.json');
-    const first = await cli(['run', '--json', '--tools', tools, '--checkpoint', checkpoint, '--deadline-ms', '150', 'go'], env, dir);
+    const first = await cli(['run', '--json', '--tools', tools, '--checkpoint', checkpoint, '--deadline-ms', '3000', 'go'], env, dir);
     expect(first.code).toBe(1);
     expect(JSON.parse(first.stdout).error).toMatchObject({ code: 'budget_exceeded', budget: 'deadline' });
+    expect(existsSync(started)).toBe(true); // the deadline fell while the tool ran
 
     const noTools = await cli(['resume', checkpoint, '--deadline-ms', '10000'], env, dir);
     expect(noTools.code).toBe(2);

@@ -11,9 +11,17 @@ import { sseFromMessage, startFakeMessagesApi, type FakeMessagesApi } from '../.
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const self = 'test/packaging/models.test.ts';
 
+/** Whether a listed file is the repository's own: not this file, the lock file, or a copy Stryker left in a sandbox. */
+function scanned(file: string): boolean {
+  // Stryker's sandboxes (.stryker-tmp/, .stryker-tmp-*/) are whole copies of the tree, stale ones included; they are
+  // git-ignored, but that should not be all that keeps a killed mutation run's leftovers out of this scan.
+  if (file.split('/').some((part) => part.startsWith('.stryker-tmp'))) return false;
+  return file !== '' && file !== self && file !== 'package-lock.json' && /\.(ts|mts|mjs|js|json|md|sse)$/.test(file);
+}
+
 function trackedFiles(): string[] {
   const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' });
-  return listed.split('\n').filter((f) => f !== '' && f !== self && f !== 'package-lock.json' && /\.(ts|mts|mjs|js|json|md|sse)$/.test(f));
+  return listed.split('\n').filter(scanned);
 }
 
 function modelNames(): Map<string, string> {
@@ -52,6 +60,15 @@ async function warningsFor(model: string): Promise<string[]> {
 }
 
 describe('model names', () => {
+  it('the scan skips Stryker sandboxes, wherever they are, and keeps the sources', () => {
+    expect(scanned('.stryker-tmp/sandbox-Ab12/README.md')).toBe(false);
+    expect(scanned('.stryker-tmp-lease/sandbox-x/src/cli/main.ts')).toBe(false);
+    expect(scanned('examples/.stryker-tmp-1/a.ts')).toBe(false);
+    expect(scanned('src/cli/main.ts')).toBe(true);
+    expect(scanned('README.md')).toBe(true);
+    expect(scanned('recordings/stryker-tmp-notes.md')).toBe(true);
+  });
+
   it('the detector works: a model in the SDK deprecation table warns', async () => {
     expect(await warningsFor('claude-sonnet-4-5')).toHaveLength(2);
   });

@@ -84,7 +84,9 @@ export class FileCheckpointStore implements CheckpointStore {
       if (error instanceof ControllerError) throw error;
       throw failed(`cannot take the lease ${path}.lock`, error);
     }
-    await removeLeftovers(this.#io, path);
+    // Temp files are left only by a holder that never released (killed, or stalled past its expiry), and such a
+    // lease is taken over: only then is the directory listed — on every acquire it cost O(runs in it) per turn.
+    if (lease.tookOver !== null) await removeLeftovers(this.#io, path);
     return new JournalSession(this.#io, path, runId, lease, this.#fsync, this.#compactAfter);
   }
 

@@ -14,7 +14,8 @@
  * Taking over a stale lease races with others doing the same, so it happens
  * under a second, short-lived lock (`.lock.takeover`, same mechanism), and
  * only if the lock, read again under it, still holds the very token judged
- * stale and is still stale.
+ * stale and is still stale. Release takes the same guard to check that the
+ * lock is still its own and unlink it, so no takeover can land in between.
  *
  * The lock file is never rewritten: a renewal writes the new expiry to the
  * holder's own file, `.lock.renewed-<token>` (temp + rename), which readers
@@ -27,6 +28,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { LeaseHolder } from '../types.js';
 import { errno, writeAll, type JournalFs } from './fs.js';
 import { ownHolder, runLocked, type StaleLease } from './store.js';
@@ -171,15 +173,54 @@ export class FileLease {
     }
   }
 
+  /**
+   * Removes the lock if it is still ours. The check and the unlink happen
+   * under the takeover guard: a takeover only happens under it, so the lock
+   * read as ours cannot be taken over (once our lease expired) between the
+   * two — read-then-unlink without it deleted the new owner's lock. A guard a
+   * live taker-over holds (for a few file calls) is waited for; if it stays
+   * held, the lock is left to expire rather than risked. A guard that cannot
+   * be written (a full disk) cannot be written by a taker-over either: the
+   * check and unlink then go ahead without it.
+   */
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     clearInterval(this.#timer);
     await this.#renewing;
-    const current = await readHolder(this.#io, this.#path).catch(() => null);
-    if (current !== null && current !== 'missing' && current.token === this.holder.token) await this.#io.unlink(this.#path).catch(() => {});
+    const guard = `${this.#path}.takeover`;
+    const taken = await takeGuard(this.#io, guard, this.#ttlMs, this.#now);
+    if (taken !== 'busy') {
+      try {
+        const current = await readHolder(this.#io, this.#path).catch(() => null);
+        if (current !== null && current !== 'missing' && current.token === this.holder.token) await this.#io.unlink(this.#path).catch(() => {});
+      } finally {
+        if (taken === 'held') await this.#io.unlink(guard).catch(() => {});
+      }
+    }
     await this.#io.unlink(renewalPath(this.#path, this.holder.token)!).catch(() => {});
   }
+}
+
+/** How often, and how long apart, release tries for a takeover guard a live taker-over holds. */
+export const GUARD_TRIES = 50;
+export const GUARD_WAIT_MS = 20;
+
+/** Takes the takeover guard for release: 'busy' if a live taker-over kept it through every try. */
+async function takeGuard(io: JournalFs, guard: string, ttlMs: number, now: () => number): Promise<'held' | 'busy' | 'unwritable'> {
+  for (let attempt = 0; attempt < GUARD_TRIES; attempt++) {
+    try {
+      await createExclusive(io, guard, JSON.stringify(ownHolder(ttlMs, now())));
+      return 'held';
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') return 'unwritable';
+    }
+    const other = await readHolder(io, guard).catch(() => 'missing' as const);
+    if (other === 'missing') continue;
+    if (staleReason(other, now()) !== null) await io.unlink(guard).catch(() => {}); // a taker-over that died
+    else await delay(GUARD_WAIT_MS);
+  }
+  return 'busy';
 }
 
 /**
@@ -238,6 +279,7 @@ export async function acquireFileLease(io: JournalFs, path: string, runId: strin
 /**
  * Removes what killed writers left beside `file`: journal temp files (the run
  * is ours now, so any is a leftover) and lock temp files whose writer is dead.
+ * It lists the whole directory, so the store calls it only after a takeover.
  */
 export async function removeLeftovers(io: JournalFs, file: string): Promise<string[]> {
   const dir = dirname(file);

@@ -6,11 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileCheckpointStore, readCheckpointFile, resume, startRun, type Checkpoint, type CheckpointStore, type RunState } from '../../../src/controller/index.js';
 import { applyDelta, diffState, type StateDelta } from '../../../src/controller/journal/delta.js';
+import { asyncFs } from '../../../src/controller/journal/fs.js';
 import { scriptedModel } from '../../../src/testing/index.js';
 import { appendTool, crashModel, RUN_OPTIONS } from '../fixtures/crash-scenario.js';
 import { text, toolUse } from '../helpers.js';
@@ -137,19 +138,41 @@ describe('the journal', () => {
     await expect(readCheckpointFile(path)).rejects.toMatchObject({ code: 'checkpoint_invalid', message: expect.stringMatching(/line 3: set of unknown field "__proto__"/) });
   });
 
-  it("a killed writer's temp files are removed when the run is next opened", async () => {
+  it("a killed writer's temp files are removed when its lease is next taken over", async () => {
     const dir = await tmp();
     const path = join(dir, 'run.json');
     const first = await startRun({ params: { model: 'm', max_tokens: 5 }, messages: 'x', createStream: scriptedModel([text('a', 'max_tokens')]).createStream, checkpoint: { path } }).settled;
     expect(first.status).toBe('incomplete');
-    // what a writer SIGKILLed mid-snapshot (pid 2^22+1: no such process) leaves behind
+    // what a writer SIGKILLed mid-snapshot (pid 2^22+1: no such process) leaves behind: its lease and its temp files
+    await writeFile(join(dir, 'run.json.lock'), JSON.stringify({ pid: 4194305, host: hostname(), token: 'killed', acquiredAt: 0, expiresAt: Date.now() + 60_000 }));
     await writeFile(join(dir, 'run.json.4194305-deadbeef.tmp'), '{"format":"turnstate.checkpoint","ver');
     await writeFile(join(dir, 'run.json.lock.4194305-deadbeef.tmp'), '{"pid":4194305');
     await writeFile(join(dir, 'other.json.4194305-deadbeef.tmp'), 'not ours');
     const store = new FileCheckpointStore({ path });
     const lease = await store.acquire(first.runId);
+    expect(lease.tookOver?.reason).toBe('holder_dead');
     expect((await readdir(dir)).sort()).toEqual(['other.json.4194305-deadbeef.tmp', 'run.json', 'run.json.lock']);
     await lease.release();
     expect(existsSync(join(dir, 'run.json.lock'))).toBe(false);
+  });
+
+  it('a lease taken fresh (the last holder released) does not list the directory: acquiring costs the same however many runs it holds', async () => {
+    const dir = await tmp();
+    const listed: string[] = [];
+    const io = { ...asyncFs, readdir: async (path: string) => (listed.push(path), asyncFs.readdir(path)) };
+    for (let i = 0; i < 50; i++) await writeFile(join(dir, `run_${i}.json`), '{}');
+    const store = new FileCheckpointStore({ dir, fs: io });
+    for (let turn = 0; turn < 3; turn++) {
+      const lease = await store.acquire('run_7');
+      expect(lease.tookOver).toBeNull();
+      await lease.release();
+    }
+    expect(listed).toEqual([]);
+    // a taken-over lease (its holder died) is when leftovers can exist: then, and only then, they are looked for
+    await writeFile(join(dir, 'run_7.json.lock'), JSON.stringify({ pid: 4194305, host: hostname(), token: 'killed', acquiredAt: 0, expiresAt: Date.now() + 60_000 }));
+    const lease = await store.acquire('run_7');
+    expect(lease.tookOver?.reason).toBe('holder_dead');
+    expect(listed).toEqual([dir]);
+    await lease.release();
   });
 });

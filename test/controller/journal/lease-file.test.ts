@@ -9,7 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asyncFs } from '../../../src/controller/journal/fs.js';
-import { acquireFileLease, removeLeftovers, staleReason } from '../../../src/controller/journal/lease.js';
+import { acquireFileLease, GUARD_TRIES, GUARD_WAIT_MS, removeLeftovers, staleReason } from '../../../src/controller/journal/lease.js';
 
 const tmp = () => mkdtemp(join(tmpdir(), 'turnstate-leasefile-'));
 /** A pid no process has: Linux pids stop at 2^22. */
@@ -198,6 +198,99 @@ describe('FileLease', () => {
     }
     expect(lease.lostTo).toMatchObject({ pid: -1, host: '(nobody)', token: lease.holder.token });
     await lease.release();
+  });
+});
+
+describe('release under the takeover guard', () => {
+  const guardOf = (path: string) => `${path}.takeover`;
+  const liveTaker = { pid: process.pid, host: hostname(), token: 'taker', acquiredAt: T, expiresAt: T + 60_000 };
+  /** A file system whose readFile and unlink first call `hooks` (set after the lease is taken). */
+  const hooked = () => {
+    const hooks: { readFile?: (name: string) => Promise<void>; unlink?: (name: string) => Promise<void>; link?: (name: string) => Promise<void> } = {};
+    const io = {
+      ...asyncFs,
+      readFile: async (name: string) => (await hooks.readFile?.(name), asyncFs.readFile(name)),
+      unlink: async (name: string) => (await hooks.unlink?.(name), asyncFs.unlink(name)),
+      link: async (existing: string, name: string) => (await hooks.link?.(name), asyncFs.link(existing, name)),
+    };
+    return { io, hooks };
+  };
+
+  it('the lock is found ours and unlinked while the guard names this process; then the guard goes too', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const { io, hooks } = hooked();
+    const lease = await acquireFileLease(io, path, 'run_1', opts);
+    const seen: unknown[] = [];
+    hooks.unlink = async (name) => void (name === path && seen.push(existsSync(guardOf(path)) ? await readLock(guardOf(path)) : 'no guard'));
+    await lease.release();
+    expect(seen).toEqual([{ pid: process.pid, host: hostname(), token: expect.any(String), acquiredAt: T, expiresAt: T + 60_000 }]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a live taker-over’s guard is waited out: once it is gone, the lock is removed', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const { io, hooks } = hooked();
+    const lease = await acquireFileLease(io, path, 'run_1', opts);
+    await writeFile(guardOf(path), JSON.stringify(liveTaker));
+    let looks = 0;
+    // the taker-over is done (it found the lease live and left it) once release has looked at its guard three times
+    hooks.readFile = async (name) => void (name === guardOf(path) && ++looks === 3 && (await asyncFs.unlink(name)));
+    await lease.release();
+    expect(looks).toBe(3);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a guard a live taker-over keeps through every try: the lock is left to expire, the guard left alone', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const { io, hooks } = hooked();
+    const lease = await acquireFileLease(io, path, 'run_1', opts);
+    await writeFile(guardOf(path), JSON.stringify(liveTaker));
+    let looks = 0;
+    hooks.readFile = async (name) => void (name === guardOf(path) && looks++);
+    const started = Date.now();
+    await lease.release();
+    expect(looks).toBe(GUARD_TRIES);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(GUARD_TRIES * GUARD_WAIT_MS * 0.9); // waited between tries, not spun
+    expect(await readLock(path)).toEqual(lease.holder);
+    expect(await readLock(guardOf(path))).toEqual(liveTaker);
+    expect((await readdir(dir)).sort()).toEqual(['run.json.lock', 'run.json.lock.takeover']);
+  });
+
+  it('a dead taker-over’s guard is removed and release goes on; nothing is left', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
+    await writeFile(guardOf(path), JSON.stringify({ ...liveTaker, pid: DEAD_PID }));
+    await lease.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a guard that vanishes between the failed create and the look is simply tried again', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const { io, hooks } = hooked();
+    const lease = await acquireFileLease(io, path, 'run_1', opts);
+    await writeFile(guardOf(path), JSON.stringify(liveTaker));
+    let looks = 0;
+    hooks.readFile = async (name) => void (name === guardOf(path) && ++looks === 1 && (await asyncFs.unlink(name)));
+    await lease.release();
+    expect(looks).toBe(1);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a guard that cannot be written (a full disk) cannot be written by a taker-over either: the lock is removed without it', async () => {
+    const dir = await tmp();
+    const path = join(dir, 'run.json.lock');
+    const { io, hooks } = hooked();
+    const lease = await acquireFileLease(io, path, 'run_1', opts);
+    hooks.link = async (name) => {
+      if (name === guardOf(path)) throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+    };
+    await lease.release();
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

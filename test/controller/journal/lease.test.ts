@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,27 +172,36 @@ describe('the run lease', () => {
 });
 
 const RENEW_CHILD = fileURLToPath(new URL('../fixtures/renew-child.ts', import.meta.url));
+const RELEASE_CHILD = fileURLToPath(new URL('../fixtures/release-child.ts', import.meta.url));
+
+/** Forks a lease fixture on `lockFile`; `next(key)` waits for its first message carrying `key`. */
+function leaseChild(fixture: string, lockFile: string) {
+  const proc = fork(fixture, [lockFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const messages: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  proc.on('message', (m: Record<string, unknown>) => (messages.push(m), waiters.splice(0).forEach((w) => w())));
+  const exit = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  const next = async (key: string): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const seen = messages.find((m) => key in m);
+      if (seen) return seen;
+      await Promise.race([new Promise<void>((r) => waiters.push(r)), exit.then(() => Promise.reject(new Error(`child exited; messages: ${JSON.stringify(messages)}`)))]);
+    }
+  };
+  return { proc, next, exit };
+}
+
+/** Another process's clock an hour on: the child's lease, renewed or not, is past. */
+const later = () => Date.now() + 3_600_000;
 
 describe('lease renewal racing a takeover (two processes)', () => {
   it('a renewal stalled past its check cannot overwrite the lease another process took meanwhile: the taker keeps it, the stalled holder learns it lost', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-race-'));
     const lockFile = join(dir, 'run.json.lock');
-    const proc = fork(RENEW_CHILD, [lockFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    const messages: Record<string, unknown>[] = [];
-    const waiters: (() => void)[] = [];
-    proc.on('message', (m: Record<string, unknown>) => (messages.push(m), waiters.splice(0).forEach((w) => w())));
-    const exit = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-    const next = async (key: string): Promise<Record<string, unknown>> => {
-      for (;;) {
-        const seen = messages.find((m) => key in m);
-        if (seen) return seen;
-        await Promise.race([new Promise<void>((r) => waiters.push(r)), exit.then(() => Promise.reject(new Error(`child exited; messages: ${JSON.stringify(messages)}`)))]);
-      }
-    };
+    const { proc, next, exit } = leaseChild(RENEW_CHILD, lockFile);
     const childToken = (await next('acquired'))['acquired'];
     await next('stalled'); // the child read the lock, found its own token, and is about to make its renewal visible
-    // Another process judges the lease expired (its clock an hour on: the child's lease, renewed or not, is past) and takes it.
-    const later = () => Date.now() + 3_600_000;
+    // Another process judges the lease expired and takes it.
     const taker = await acquireFileLease(asyncFs, lockFile, 'run_race', { ttlMs: 60_000, now: later });
     expect(taker.tookOver).toMatchObject({ reason: 'expired', holder: { pid: proc.pid, token: childToken } });
     proc.send({ go: true });
@@ -206,5 +215,32 @@ describe('lease renewal racing a takeover (two processes)', () => {
     expect(taker.lostTo).toBeNull();
     await taker.release();
     expect(existsSync(lockFile)).toBe(false);
+  }, 120_000);
+});
+
+describe('lease release racing a takeover (two processes)', () => {
+  it('between release finding the lock its own and removing it, no other process can take the lease over — so release never deletes a new owner’s lock', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnstate-lease-release-'));
+    const lockFile = join(dir, 'run.json.lock');
+    const { proc, next, exit } = leaseChild(RELEASE_CHILD, lockFile);
+    const childToken = (await next('acquired'))['acquired'];
+    await next('stalled'); // the child's release read the lock, found its token, and is about to unlink it
+    // Its lease is expired (taken with its clock an hour behind): a takeover now would take it from under the release.
+    const attempt = await acquireFileLease(asyncFs, lockFile, 'run_release', { ttlMs: 60_000 }).catch((e: unknown) => e);
+    try {
+      expect(attempt).toMatchObject({ code: 'run_locked', holder: { pid: proc.pid } });
+      expect((attempt as Error).message).toContain('(taking over a stale lease)');
+      expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({ token: childToken, pid: proc.pid });
+    } finally {
+      proc.send({ go: true });
+      // on a release without the guard the takeover succeeded, and the release then deleted the taker's lock
+      if (!(attempt instanceof Error)) await (attempt as { release(): Promise<void> }).release();
+    }
+    await next('released');
+    await exit;
+    expect(await readdir(dir)).toEqual([]); // the lock, its guard and renewal file all gone
+    const after = await acquireFileLease(asyncFs, lockFile, 'run_release', { ttlMs: 60_000 });
+    expect(after.tookOver).toBeNull(); // released, not abandoned: taken fresh
+    await after.release();
   }, 120_000);
 });
