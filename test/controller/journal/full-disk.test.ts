@@ -96,23 +96,34 @@ const referenceState = async (seq: number) => {
   return { messages: cp.state.messages, calls: cp.state.toolCalls.map((c) => [c.id, c.status, c.result]) };
 };
 
-/** The same run on a roomy disk, counting the bytes of every write call (lock, snapshot, records). */
-async function reference(): Promise<{ outcome: Outcome; writes: number[] }> {
+/**
+ * The same run on a roomy disk, counting the bytes of every write call (lock, snapshot, records, and at the end
+ * release's takeover guard); `guardWrites` are the indices of the guard's.
+ */
+async function reference(): Promise<{ outcome: Outcome; writes: number[]; guardWrites: Set<number> }> {
   const dir = await mkdtemp(join(tmpdir(), 'turnstate-disk-ref-'));
   const writes: number[] = [];
+  const guardWrites = new Set<number>();
+  const paths = new Map<number, string>();
   let total = 0;
   const counting: JournalFs = {
     ...asyncFs,
+    open: async (path, flags) => {
+      const fd = await asyncFs.open(path, flags);
+      paths.set(fd, path);
+      return fd;
+    },
     write: async (...args) => {
       const n = await asyncFs.write(...args);
       total += n;
+      if (paths.get(args[0])?.includes('.lock.takeover.')) guardWrites.add(writes.length);
       writes.push(total);
       return n;
     },
   };
   const outcome = await runOn(join(dir, 'run.json'), counting);
   expect(outcome.result.status).toBe('completed');
-  return { outcome, writes };
+  return { outcome, writes, guardWrites };
 }
 
 /** A file system with `budget` bytes left: the write that passes it is short, every later one ENOSPC. */
@@ -157,8 +168,9 @@ async function recordReference(): Promise<Outcome> {
 describe('a full disk', () => {
   it('injected short writes, failing at every write of the run in turn', async () => {
     const ref = await recordReference();
-    const { writes } = await reference();
+    const { writes, guardWrites } = await reference();
     expect(writes.length).toBeGreaterThanOrEqual(ref.acknowledged.length + 1); // the lease, the snapshot, every record
+    expect([...guardWrites]).toEqual([writes.length - 1]); // release's guard: the last write
     const failedAt = new Set<number>();
     for (let k = 0; k < writes.length; k++) {
       const before = k === 0 ? 0 : writes[k - 1]!;
@@ -166,8 +178,9 @@ describe('a full disk', () => {
       const dir = await mkdtemp(join(tmpdir(), 'turnstate-disk-'));
       const path = join(dir, 'run.json');
       const outcome = await runOn(path, fullAfter(budget));
-      expect(outcome.result.status, `write ${k + 1}`).toBe('failed');
-      failedAt.add(outcome.acknowledged.length);
+      // the run is over when release writes its guard: a full disk then still removes the lock (checked below)
+      expect(outcome.result.status, `write ${k + 1}`).toBe(guardWrites.has(k) ? 'completed' : 'failed');
+      if (outcome.result.status === 'failed') failedAt.add(outcome.acknowledged.length);
       await expectPromisesKept(dir, path, outcome, ref, `short write ${k + 1} of ${writes.length}`);
     }
     // the failure landed before every checkpoint in turn (and before the lease)
