@@ -62,7 +62,8 @@ describe('acquireFileLease', () => {
   });
 
   it('an unreadable lock (torn, or not a holder) is taken over as "unreadable"', async () => {
-    for (const content of ['{"pid":12', '{"pid":"12","host":"h","token":"t","expiresAt":1}', '[]']) {
+    const fields = (over: Record<string, unknown>) => JSON.stringify({ pid: 12, host: 'h', token: 't', expiresAt: 1, ...over });
+    for (const content of ['{"pid":12', fields({ pid: '12' }), fields({ host: 1 }), fields({ token: 1 }), fields({ expiresAt: '1' }), '[]', 'null']) {
       const path = join(await tmp(), 'run.json.lock');
       await writeFile(path, content);
       const lease = await acquireFileLease(asyncFs, path, 'run_1', opts);
