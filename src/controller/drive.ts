@@ -261,7 +261,8 @@ export function drive(table: ContinuationTable, input: ContinuationInput, hooks:
   const run = (refs: readonly Ref[], event: unknown): void => {
     for (const ref of refs) {
       const impl = actions[ref.type] as Assign;
-      if (impl.assignment !== undefined) context = Object.assign({}, context, impl.assignment({ context, event, self: undefined, system: undefined, spawn: undefined }, ref.params));
+      // In place: nothing keeps an earlier context (guards and invoke inputs read it at once, and copy what they keep).
+      if (impl.assignment !== undefined) Object.assign(context, impl.assignment({ context, event, self: undefined, system: undefined, spawn: undefined }, ref.params));
       else impl({ context, event, self: undefined, system: undefined }, ref.params);
     }
   };

@@ -31,6 +31,8 @@ export interface EnvParts {
    * segment's bookkeeping.
    */
   readonly signal: AbortSignal;
+  /** Calls `listener` once when the run aborts, until the returned function is called (see ToolBatchOptions.whenAborted). */
+  readonly whenAborted: (listener: () => void) => () => void;
   readonly abortCause: () => 'deadline' | 'caller' | null;
   /** Makes `state` the one the next checkpoint write stores. */
   readonly setLatest: (state: RunState) => void;
@@ -87,7 +89,7 @@ export function continuationEnv(parts: EnvParts): ContinuationEnv {
     },
     requestModel: async (input) => {
       const segment = input.state.segments.length;
-      hub.emit({ type: 'segment_start', runId, at: now(), segment, kind: input.state.nextRequest, attempt: input.attempt, maxTokens: input.state.maxTokens });
+      if (hub.active) hub.emit({ type: 'segment_start', runId, at: now(), segment, kind: input.state.nextRequest, attempt: input.attempt, maxTokens: input.state.maxTokens });
       const onText = hub.wants('text') ? (delta: string, index: number) => hub.emit({ type: 'text', runId, at: now(), segment, index, delta }) : undefined;
       const onBlock = onBlockFor(segment);
       const params = requestParams(input.state);
@@ -112,12 +114,17 @@ export function continuationEnv(parts: EnvParts): ContinuationEnv {
         timeoutMs: input.state.settings.toolTimeoutMs,
         decisions: launchContext.decisions,
         signal,
+        whenAborted: parts.whenAborted,
         now,
         invoke: effects.toolCall,
         journal: batchJournal(input.state),
-        onStart: (call) => hub.emit({ type: 'tool_start', runId, at: now(), id: call.id, name: call.name, input: call.input, attempt: call.attempts }),
-        onEnd: (call) =>
-          hub.emit({ type: 'tool_end', runId, at: now(), id: call.id, name: call.name, isError: call.result?.is_error ?? false, durationMs: call.durationMs ?? 0, error: call.result?.is_error ? resultText(call.result) : null }),
+        onStart: (call) => {
+          if (hub.active) hub.emit({ type: 'tool_start', runId, at: now(), id: call.id, name: call.name, input: call.input, attempt: call.attempts });
+        },
+        onEnd: (call) => {
+          if (!hub.active) return;
+          hub.emit({ type: 'tool_end', runId, at: now(), id: call.id, name: call.name, isError: call.result?.is_error ?? false, durationMs: call.durationMs ?? 0, error: call.result?.is_error ? resultText(call.result) : null });
+        },
       }),
     awaitsApproval: (call) => awaitsDecision(call) && (options.approveToolCall !== undefined || Object.hasOwn(launchContext.approvals, call.id)),
     approveTools: async (input) => {
@@ -143,6 +150,8 @@ export function continuationEnv(parts: EnvParts): ContinuationEnv {
     random,
     abortCause: parts.abortCause,
     notify: (note: ContinuationNote) => {
+      // Nobody listens: build no event (this runs at every step).
+      if (!hub.active) return;
       const at = now();
       switch (note.type) {
         case 'continuation':

@@ -31,6 +31,35 @@ import type { RunResult, RunState } from './types.js';
 
 const nullLeaseTarget = { save: async (): Promise<void> => {} };
 
+/** What the run writes its checkpoints through: the lease's {@link CheckpointWriter}, or, with no store, {@link NoStoreWriter}. */
+interface Writer {
+  write(): Promise<void>;
+  readonly failed: boolean;
+}
+
+const written: Promise<void> = Promise.resolve();
+
+/**
+ * The writer of a run with no store (`checkpoint: false`): nothing is written, so a write is only its
+ * `checkpoint` event, at once. The lease's writer builds a checkpoint and waits a `setImmediate` to
+ * coalesce the writes of one tick into one save; with nothing to save that hop through the event loop
+ * is the biggest part of what a write costs. (Writes are not coalesced here: two calls that start
+ * together give two `checkpoint` events.)
+ */
+class NoStoreWriter implements Writer {
+  readonly failed = false;
+  #seq: number;
+  readonly #onWrite: (seq: number) => void;
+  constructor(seq: number, onWrite: (seq: number) => void) {
+    this.#seq = seq;
+    this.#onWrite = onWrite;
+  }
+  write(): Promise<void> {
+    this.#onWrite(++this.#seq);
+    return written;
+  }
+}
+
 function storeFrom(option: CommonRunOptions['checkpoint']): CheckpointStore {
   if (option === false) return nullCheckpointStore;
   if (option === undefined) return new FileCheckpointStore();
@@ -54,15 +83,25 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
   const runId = initial.runId;
   const hub = new EventHub(options.on ?? {}, options.onEvent, options.eventLog, { runId, now });
   const store = effects.journal;
+  /** No store: no lease to take, nothing to write (see NoStoreWriter). */
+  const noStore = store === nullCheckpointStore;
   const tools = toolMap(options.tools ?? []);
   const parse = options.parse ?? defaultParseTurn;
 
   const runAbort = new AbortController();
   let abortCause: 'deadline' | 'caller' | null = null;
+  /** Told when the run aborts, after the signal's listeners: the open tool batch's (one EventTarget listener per batch costs as much as a step). */
+  let abortHooks: Set<() => void> | null = null;
+  const whenAborted = (listener: () => void): (() => void) => {
+    (abortHooks ??= new Set()).add(listener);
+    return () => void abortHooks!.delete(listener);
+  };
   const abort = (cause: 'deadline' | 'caller', reason: unknown): void => {
     if (runAbort.signal.aborted) return;
     abortCause = cause;
     runAbort.abort(reason);
+    if (abortHooks !== null) for (const hook of [...abortHooks]) hook();
+    abortHooks = null;
   };
   const onCallerAbort = (): void => abort('caller', options.signal?.reason);
 
@@ -70,10 +109,16 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
   let latest = initial;
   /** The run's lease on its store, taken before anything runs; every write goes through it. */
   let lease: CheckpointLease | null = null;
-  let writer: CheckpointWriter = new CheckpointWriter(nullLeaseTarget, () => {
+  let writer: Writer = new CheckpointWriter(nullLeaseTarget, () => {
     throw new Error('no checkpoint before the lease');
   });
-  const openWriter = (owned: CheckpointLease, seq: number): void => {
+  const openWriter = (owned: CheckpointLease | null, seq: number): void => {
+    if (owned === null) {
+      writer = new NoStoreWriter(seq, (next) => {
+        if (hub.active) hub.emit({ type: 'checkpoint', runId, at: now(), seq: next, phase: latest.phase });
+      });
+      return;
+    }
     lease = owned;
     writer = new CheckpointWriter(
       owned,
@@ -84,10 +129,12 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
   };
 
   /** A write the next step depends on; its failure is the run's `checkpoint_failed`. */
-  const durableWrite = (): Promise<void> =>
-    writer.write().catch((cause: unknown) => {
-      throw new ControllerError('checkpoint_failed', `writing the checkpoint failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    });
+  const durableWrite = noStore
+    ? (): Promise<void> => writer.write()
+    : (): Promise<void> =>
+        writer.write().catch((cause: unknown) => {
+          throw new ControllerError('checkpoint_failed', `writing the checkpoint failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        });
 
   const env = continuationEnv({
     runId,
@@ -97,6 +144,7 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
     tools,
     parse,
     signal: runAbort.signal,
+    whenAborted,
     abortCause: () => abortCause,
     setLatest: (state) => {
       latest = state;
@@ -159,9 +207,9 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
         }
       }
     } finally {
-      const held = lease;
+      const held: CheckpointLease | null = lease;
       lease = null;
-      await held?.release().catch(() => {});
+      if (held !== null) await held.release().catch(() => {});
     }
     let result: RunResult;
     try {
@@ -171,7 +219,7 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
       result = resultFromState(finish(initial, 'failed', { error: fallback }), fallback, hub.listenerErrors);
     }
     cleanup();
-    hub.emit({ type: 'run_end', runId, at: now(), status: result.status, stopReason: result.stopReason, errorCode: result.error?.code ?? null });
+    if (hub.active) hub.emit({ type: 'run_end', runId, at: now(), status: result.status, stopReason: result.stopReason, errorCode: result.error?.code ?? null });
     await hub.close().catch(() => {});
     resolveSettled(result);
   };
@@ -180,10 +228,15 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
     finishWith({ state: finish({ ...state, outcome: null }, 'failed', { error }), error }, journal);
 
   const begin = async (): Promise<void> => {
-    hub.emit({ type: 'run_start', runId, at: now(), resumed: launchContext.resumed, phase: initial.phase });
+    if (hub.active) hub.emit({ type: 'run_start', runId, at: now(), resumed: launchContext.resumed, phase: initial.phase });
     if (initial.phase === 'done') {
       // A finished run: give its result back, run nothing, write nothing.
       return finishWith({ state: initial, error: null }, false);
+    }
+    if (noStore) {
+      // Nothing to own, load or write.
+      openWriter(null, launchContext.seq);
+      return startMachine(initial);
     }
     // One owner per run: take the lease before anything runs or is written.
     let owned: CheckpointLease;
@@ -225,7 +278,7 @@ export function launch(initial: RunState, launchContext: LaunchContext): RunHand
       cancelDeadline = setLongTimeout(() => abort('deadline', new ControllerError('budget_exceeded', 'deadline', { budget: 'deadline' })), Math.max(0, deadlineAt - now()));
     }
     lastStateName = 'starting';
-    hub.emit({ type: 'state', runId, at: now(), state: lastStateName });
+    if (hub.active) hub.emit({ type: 'state', runId, at: now(), state: lastStateName });
     /** A bug in a step or the machine, not a run outcome: still a typed, settled result. */
     const failed = (cause: unknown): void => {
       const error = cause instanceof ControllerError ? cause : new ControllerError('request_failed', `the controller failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

@@ -91,32 +91,57 @@ export async function invokeTool(tool: RunnableTool | undefined, call: ToolCallR
     const why = error instanceof RangeError ? 'it is nested too deeply' : 'it is not plain data';
     return errorResult(`Error: the input of tool '${call.name}' could not be copied for the tool (${why}); the tool did not run`);
   }
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(runSignal.reason);
-  if (runSignal.aborted) onAbort();
-  else runSignal.addEventListener('abort', onAbort, { once: true });
   const limit = tool.timeoutMs ?? timeoutMs;
-  let cancelTimer = (): void => {};
   // 0 and Infinity mean no timeout (toolTimeoutSetting stores Infinity as 0).
-  const timeout =
-    limit === 0 || limit === Infinity
-      ? null
-      : new Promise<ToolResult>((resolve) => {
-          cancelTimer = setLongTimeout(() => {
-            controller.abort(new Error(`Tool '${call.name}' timed out after ${limit} ms`));
-            resolve(errorResult(`Error: Tool '${call.name}' timed out after ${limit} ms`));
-          }, limit);
-        });
+  const timed = limit !== 0 && limit !== Infinity;
+  // The call's own signal (the run's abort, or this call's timeout) is made only when the tool reads
+  // `signal`: most tools never do, and an AbortController with a listener on the run's signal is a
+  // good part of what a call costs the controller.
+  let own: AbortController | null = null;
+  let timedOut: Error | null = null;
+  let finished = false;
+  const onAbort = (): void => own!.abort(runSignal.reason);
+  const signal = (): AbortSignal => {
+    if (own === null) {
+      own = new AbortController();
+      if (timedOut !== null) own.abort(timedOut);
+      else if (runSignal.aborted) own.abort(runSignal.reason);
+      else if (!finished) runSignal.addEventListener('abort', onAbort, { once: true });
+    }
+    return own.signal;
+  };
+  let cancelTimer = (): void => {};
+  let settle = (_result: ToolResult): void => {};
+  const outcome = timed
+    ? new Promise<ToolResult>((resolve) => {
+        settle = resolve;
+        cancelTimer = setLongTimeout(() => {
+          timedOut = new Error(`Tool '${call.name}' timed out after ${limit} ms`);
+          own?.abort(timedOut);
+          resolve(errorResult(`Error: Tool '${call.name}' timed out after ${limit} ms`));
+        }, limit);
+      })
+    : null;
   try {
     const block = { type: 'tool_use', id: call.id, name: call.name, input } as BetaToolUseBlock;
+    const context = {
+      toolUse: block,
+      toolUseBlock: block,
+      get signal(): AbortSignal {
+        return signal();
+      },
+    };
     const running = (async () => {
       const parsed: unknown = tool.parse ? tool.parse(input) : input;
-      return outputResult(await tool.run(parsed, { toolUse: block, toolUseBlock: block, signal: controller.signal }));
+      return outputResult(await tool.run(parsed, context));
     })().catch(thrownResult);
-    return await (timeout === null ? running : Promise.race([running, timeout]));
+    if (outcome === null) return await running;
+    void running.then(settle);
+    return await outcome;
   } finally {
+    finished = true;
     cancelTimer();
-    runSignal.removeEventListener('abort', onAbort);
+    if (own !== null) runSignal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -135,6 +160,11 @@ export interface ToolBatchOptions {
   readonly timeoutMs: number;
   readonly decisions: Readonly<Record<string, ToolDecision>>;
   readonly signal: AbortSignal;
+  /**
+   * Calls `listener` once when `signal` aborts, until the returned function is called: the run's own
+   * hook, cheaper than an `abort` listener on the signal per batch. Default: such a listener.
+   */
+  readonly whenAborted?: ((listener: () => void) => () => void) | undefined;
   readonly journal: ToolJournal;
   readonly now: () => number;
   /**
@@ -195,7 +225,8 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
 
   const signal = options.signal;
   if (signal.aborted) throw signal.reason;
-  const limit = pLimit(Math.max(1, options.concurrency));
+  // With room for every call at once there is nothing to queue: the calls start here, without p-limit's queue and hops.
+  const limit = options.concurrency >= records.length ? null : pLimit(Math.max(1, options.concurrency));
   let aborted = false;
   const run = async (index: number): Promise<void> => {
     const call = records[index]!;
@@ -227,25 +258,30 @@ async function runRecords(records: ToolCallRecord[], options: ToolBatchOptions):
       await run(index);
     } catch (error) {
       aborted = true; // a failed journal write stops the batch: nothing more runs unjournaled
-      limit.clearQueue();
+      limit?.clearQueue();
       throw error;
     }
   };
-  const all = Promise.all(records.map((_, index) => limit(guarded, index)));
-  all.catch(() => {}); // after an abort nobody awaits it any more
-  let onAbort: (() => void) | undefined;
+  // Listening before any call starts: a call's first journal write may be what aborts the run (an event callback).
+  let stopListening = (): void => {};
   const abortion = new Promise<never>((_, reject) => {
-    onAbort = () => {
+    const onAbort = (): void => {
       aborted = true;
-      limit.clearQueue();
+      limit?.clearQueue();
       reject(signal.reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (options.whenAborted !== undefined) stopListening = options.whenAborted(onAbort);
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      stopListening = () => signal.removeEventListener('abort', onAbort);
+    }
   });
+  const all = Promise.all(limit === null ? records.map((_, index) => guarded(index)) : records.map((_, index) => limit(guarded, index)));
+  all.catch(() => {}); // after an abort nobody awaits it any more
   try {
     await Promise.race([all, abortion]);
   } finally {
-    signal.removeEventListener('abort', onAbort!);
+    stopListening();
   }
   return records;
 }
