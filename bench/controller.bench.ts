@@ -12,7 +12,13 @@
  *    variants take turns within each round. Also the controller alone: the
  *    same turn with its two segments parsed beforehand (no parser at all, so
  *    none of its garbage is collected on the controller's time), no store.
- *    That one is the controller's own work (issue 6 A4's "≤ 0.5 ms"): with
+ *    That one is the controller's own work (issue 6 A4's "≤ 0.5 ms"), and it
+ *    runs the BUILT controller (dist/src, what users run: tsc's output, no
+ *    transform at load) — `npm run build` first; a dist older than its source
+ *    fails the bench with a message saying so (see {@link distController}).
+ *    Beside it, in the same rounds, the same turn on src through tsx (the
+ *    figure before: esbuild's keepNames wraps every function in `__name()`),
+ *    so the two can be compared. Every other variant runs src through tsx. With
  *    the real parser, the parse itself is left out of the time, but the
  *    garbage it leaves is collected later, on whatever runs then — the
  *    `gcMs` figures (node's `gc` performance entries) show how much.
@@ -25,15 +31,16 @@
  *    request of the long run, so it is compared with turns measured at the
  *    same moments.
  */
-import { closeSync, fdatasync, openSync, statSync, write } from 'node:fs';
+import { closeSync, existsSync, fdatasync, openSync, readdirSync, statSync, write } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import * as srcController from '../src/controller/index.js';
 import { FileCheckpointStore, MemoryCheckpointStore, startRun, type CheckpointStore, type RunnableTool } from '../src/controller/index.js';
 import type { ParseTurn } from '../src/controller/model.js';
 import { parseTurn, parseTurnSync } from '../src/turn/parse.js';
@@ -64,12 +71,17 @@ export interface ControllerBenchResult {
   perTurnNoStoreMs: number;
   /** The same in CPU time of this process (user + system): what the work costs whatever else the machine runs. */
   perTurnNoStoreCpuMs: number;
-  /** Typical turn, no store, segments parsed beforehand: the controller alone (wall ms) — the A4 figure. */
+  /** Typical turn, no store, segments parsed beforehand: the controller alone, as built (dist/src), wall ms — the A4 figure. */
   perTurnControllerMs: number;
-  /** The same in CPU ms. */
+  /** The same in CPU ms (this process's user + system: GC helper threads included, so it can exceed wall time). */
   perTurnControllerCpuMs: number;
+  /** The controller alone again, from src through tsx (what this figure measured before), in the same rounds. */
+  perTurnControllerSrcMs: number;
+  perTurnControllerSrcCpuMs: number;
+  /** What each controller-alone figure ran: the built files and the source. */
+  controllerFrom: { perTurnControllerMs: string; perTurnControllerSrcMs: string };
   /** Garbage collection per turn (ms, node's `gc` performance entries) with the real parser and with the segments parsed beforehand, no store. */
-  gcMsPerTurn: { noStore: number; controller: number };
+  gcMsPerTurn: { noStore: number; controller: number; controllerSrc: number };
   /** Typical turn, MemoryCheckpointStore (a JSON copy of the whole state per write). */
   perTurnMemoryMs: number;
   /** Of perTurnMs: time inside the lease's save. */
@@ -77,7 +89,15 @@ export interface ControllerBenchResult {
   checkpointsPerTurn: number;
   segmentsPerTurn: number;
   turns: number;
-  spread: { perTurnMs: Spread; perTurnNoStoreMs: Spread; perTurnNoStoreCpuMs: Spread; perTurnControllerMs: Spread; perTurnControllerCpuMs: Spread };
+  spread: {
+    perTurnMs: Spread;
+    perTurnNoStoreMs: Spread;
+    perTurnNoStoreCpuMs: Spread;
+    perTurnControllerMs: Spread;
+    perTurnControllerCpuMs: Spread;
+    perTurnControllerSrcMs: Spread;
+    perTurnControllerSrcCpuMs: Spread;
+  };
   long: {
     turns: number;
     rounds: number;
@@ -188,7 +208,50 @@ function instruments(timers: Timers): { parse: ParseTurn; tool: RunnableTool; ti
 /** Segments parsed once, up front, by the real parser: what `parse` returns when the bench leaves the parser out. */
 const PARSED: TurnResult[] = TURN.map((spec) => parseTurnSync(messageEvents(spec) as Iterable<unknown>));
 
-async function measure(turns: number, makeStore: (() => CheckpointStore) | false, parser: 'real' | 'preparsed' = 'real'): Promise<Measured> {
+type Controller = Pick<typeof srcController, 'startRun'>;
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The built controller (dist/src/controller), checked against its source
+ * first: every .ts under src/ and machines/ must have its dist .js, no older
+ * than it. Otherwise the figure would time code that is not the source's —
+ * so this throws, naming the file and saying to run `npm run build`.
+ */
+export async function distController(root = ROOT): Promise<Controller> {
+  const stale = staleDist(root);
+  if (stale !== null) {
+    throw new Error(`dist is stale (${stale}): the controller-alone figure times the built controller, what users run — run \`npm run build\` first`);
+  }
+  return (await import(pathToFileURL(join(root, 'dist', 'src', 'controller', 'index.js')).href)) as Controller;
+}
+
+/** The first source file whose build is missing or older than it, or null when dist is up to date. */
+export function staleDist(root: string): string | null {
+  const walk = (dir: string): string | null => {
+    for (const name of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, name.name);
+      if (name.isDirectory()) {
+        const found = walk(path);
+        if (found !== null) return found;
+      } else if (name.name.endsWith('.ts') && !name.name.endsWith('.d.ts')) {
+        const rel = relative(root, path);
+        const built = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
+        if (!existsSync(built)) return `${rel} has no ${relative(root, built)}`;
+        if (statSync(built).mtimeMs < statSync(path).mtimeMs) return `${rel} is newer than ${relative(root, built)}`;
+      }
+    }
+    return null;
+  };
+  for (const dir of ['src', 'machines']) {
+    if (!existsSync(join(root, dir))) continue;
+    const found = walk(join(root, dir));
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+async function measure(turns: number, makeStore: (() => CheckpointStore) | false, parser: 'real' | 'preparsed' = 'real', controller: Controller = srcController): Promise<Measured> {
   // Pre-built events: producing them is not part of any measured time.
   const streams = TURN.map((spec) => messageEvents(spec));
   const timers: Timers = { excluded: 0, excludedCpu: 0, saveMs: 0, saves: 0 };
@@ -212,7 +275,7 @@ async function measure(turns: number, makeStore: (() => CheckpointStore) | false
     fresh = parser === 'real' ? streams.map((events) => structuredClone(events)) : structuredClone(PARSED);
     timers.excludedCpu += cpuMs(process.cpuUsage(c));
     timers.excluded += performance.now() - t;
-    const result = await startRun({
+    const result = await controller.startRun({
       params: { model: 'claude-bench', max_tokens: 1024 },
       messages: 'Look up alpha and beta.',
       tools: [tool],
@@ -443,6 +506,7 @@ export async function benchController(options: { turns?: number; longTurns?: num
   const rounds = Math.max(1, options.rounds ?? 5);
   const perRound = Math.max(1, Math.round(turns / rounds));
   const loadStart = loadavg()[0]!;
+  const built = await distController();
   const dir = await mkdtemp(join(tmpdir(), 'turnstate-bench-'));
   try {
     const files = new Map<string, FileCheckpointStore>();
@@ -453,7 +517,8 @@ export async function benchController(options: { turns?: number; longTurns?: num
     };
     const variants = {
       noStore: (count: number) => measure(count, false),
-      controller: (count: number) => measure(count, false, 'preparsed'),
+      controller: (count: number) => measure(count, false, 'preparsed', built),
+      controllerSrc: (count: number) => measure(count, false, 'preparsed'),
       memory: (count: number) => measure(count, () => new MemoryCheckpointStore()),
       asyncFsync: (count: number) => measure(count, file('async-fsync', {})),
       asyncNoFsync: (count: number) => measure(count, file('async-nofsync', { fsync: false })),
@@ -463,6 +528,7 @@ export async function benchController(options: { turns?: number; longTurns?: num
     const names = Object.keys(variants) as Variant[];
     // Warm-up (JIT): many turns with no store, a few of every variant. Then rounds in which the variants take turns (the order rotates).
     await measure(Math.min(1000, turns * 2), false);
+    await measure(Math.min(1000, turns * 2), false, 'preparsed', built);
     for (const name of names) await variants[name](Math.min(20, turns));
     const measured = Object.fromEntries(names.map((name) => [name, [] as Measured[]])) as Record<Variant, Measured[]>;
     for (let r = 0; r < rounds; r++) {
@@ -486,7 +552,10 @@ export async function benchController(options: { turns?: number; longTurns?: num
       perTurnNoStoreCpuMs: med('noStore', 'cpuMs'),
       perTurnControllerMs: med('controller', 'overheadMs'),
       perTurnControllerCpuMs: med('controller', 'cpuMs'),
-      gcMsPerTurn: { noStore: med('noStore', 'gcMs'), controller: med('controller', 'gcMs') },
+      perTurnControllerSrcMs: med('controllerSrc', 'overheadMs'),
+      perTurnControllerSrcCpuMs: med('controllerSrc', 'cpuMs'),
+      controllerFrom: { perTurnControllerMs: 'dist/src (built by npm run build)', perTurnControllerSrcMs: 'src through tsx' },
+      gcMsPerTurn: { noStore: med('noStore', 'gcMs'), controller: med('controller', 'gcMs'), controllerSrc: med('controllerSrc', 'gcMs') },
       perTurnMemoryMs: med('memory', 'overheadMs'),
       checkpointMsPerTurn: med('asyncFsync', 'saveMs'),
       checkpointsPerTurn: med('asyncFsync', 'saves'),
@@ -498,6 +567,8 @@ export async function benchController(options: { turns?: number; longTurns?: num
         perTurnNoStoreCpuMs: spread('noStore', 'cpuMs'),
         perTurnControllerMs: spread('controller', 'overheadMs'),
         perTurnControllerCpuMs: spread('controller', 'cpuMs'),
+        perTurnControllerSrcMs: spread('controllerSrc', 'overheadMs'),
+        perTurnControllerSrcCpuMs: spread('controllerSrc', 'cpuMs'),
       },
       long,
     };
