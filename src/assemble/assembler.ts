@@ -7,6 +7,7 @@ import type {
   BetaRawMessageStartEvent,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { TRUNCATING_STOP_REASONS } from '../../machines/stream.machine.js';
+import type { DeltaBody } from '../sse/quick-delta.js';
 import { isToolBlock } from '../sse/tool-blocks.js';
 import { StopReasonError } from './errors.js';
 import { INVALID_JSON_KEY, type DroppedBlock, type InvalidToolInput, type StopFields, type StreamingMessage } from './types.js';
@@ -19,6 +20,10 @@ const JOIN_EVERY = 256;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type AnyBlock = Mutable<BetaContentBlock> & Record<string, unknown>;
 
+/** See BlockState.batch. */
+const PLAIN = 0, COOKED = 1, RAW = 2;
+type Batch = typeof PLAIN | typeof COOKED | typeof RAW;
+
 /** What assembly needs to remember about a block beyond the block itself. */
 interface BlockState {
   readonly index: number;
@@ -26,6 +31,8 @@ interface BlockState {
   /** The string field deltas append to (`text`, `thinking`), or the raw input JSON for tool blocks. */
   readonly field: 'text' | 'thinking' | 'json' | null;
   parts: string[];
+  /** What `parts` holds: wire bodies with escapes still to undo (RAW), values (COOKED), or only text that is both (PLAIN). */
+  batch: Batch;
   json: string;
   sawInputDelta: boolean;
   closed: boolean;
@@ -112,7 +119,7 @@ export class MessageAssembler {
     const block = event.content_block as AnyBlock;
     const type = block.type;
     const field = type === 'text' ? 'text' : type === 'thinking' ? 'thinking' : isToolBlock(type) ? 'json' : null;
-    const state: BlockState = { index: event.index, block, field, parts: [], json: '', sawInputDelta: false, closed: false, signed: false, invalidInput: null };
+    const state: BlockState = { index: event.index, block, field, parts: [], batch: PLAIN, json: '', sawInputDelta: false, closed: false, signed: false, invalidInput: null };
     this.#blocks.push(state);
     this.#open = state;
     this.#message?.content.push(block as BetaContentBlock);
@@ -155,6 +162,24 @@ export class MessageAssembler {
         if ('encrypted_content' in delta) state.block['encrypted_content'] = delta.encrypted_content;
         return;
     }
+  }
+
+  /**
+   * A text, thinking or input_json delta the machine has accepted for the open
+   * block, as its string literal's body on the wire (a valid JSON string body,
+   * src/sse/quick-delta.ts `deltaBody`): `escaped` bodies are unescaped when
+   * the block is next read, the batch in one `JSON.parse` — not one per delta.
+   */
+  literal(type: DeltaBody['type'], body: string, escaped: boolean): void {
+    const state = this.#open;
+    if (state === null) return;
+    if (type === 'input_json_delta') state.sawInputDelta = true;
+    if (escaped) {
+      if (state.batch === COOKED) this.#flush(state);
+      state.batch = RAW;
+    }
+    state.parts.push(body);
+    if (state.parts.length >= JOIN_EVERY) this.#flush(state);
   }
 
   close(index: number, eventIndex: number): BetaContentBlock | null {
@@ -238,14 +263,19 @@ export class MessageAssembler {
   }
 
   #append(state: BlockState, piece: string): void {
+    if (state.batch === RAW) this.#flush(state);
+    state.batch = COOKED;
     state.parts.push(piece);
     if (state.parts.length >= JOIN_EVERY) this.#flush(state);
   }
 
   #flush(state: BlockState): void {
     if (state.parts.length === 0) return;
-    const joined = state.parts.length === 1 ? (state.parts[0] as string) : state.parts.join('');
+    let joined = state.parts.length === 1 ? (state.parts[0] as string) : state.parts.join('');
+    // Each body was checked to be a JSON string's; joined they are one (an escape never spans two).
+    if (state.batch === RAW) joined = JSON.parse(`"${joined}"`) as string;
     state.parts = [];
+    state.batch = PLAIN;
     if (state.field === 'json') state.json += joined;
     else if (state.field !== null) state.block[state.field] = String(state.block[state.field] ?? '') + joined;
   }

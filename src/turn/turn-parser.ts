@@ -17,6 +17,7 @@ import { checkEvent, decodeEvent, type StreamEvent, type UnknownEvent } from '..
 import { SseError } from '../sse/errors.js';
 import { SseFramer } from '../sse/framer.js';
 import { ownEvent } from '../sse/own-event.js';
+import { deltaBody, type DeltaBody } from '../sse/quick-delta.js';
 import { ListenerError } from './errors.js';
 import type { TurnHandlers, TurnOptions, TurnResult, TurnSnapshot } from './types.js';
 
@@ -72,6 +73,9 @@ export class TurnParser {
   #current: StreamEvent | UnknownEvent | null = null;
   /** Whether anyone listens to deltas; when not, a fitting delta costs only its append. */
   #deltaListeners = false;
+  /** What the delta shortcut read from the event in hand, and the delta it stands for when the machine's guard judges it: both reused. */
+  readonly #body: DeltaBody = { index: 0, type: 'text_delta', body: '', escaped: false };
+  readonly #probe = { type: 'content_block_delta' as const, index: 0, delta: { type: 'text_delta' as string } };
 
   constructor(options: TurnOptions = {}) {
     this.#fastPath = options.actorSteps !== 'every-event';
@@ -229,6 +233,20 @@ export class TurnParser {
 
   #onFrame = (name: string | undefined, data: string): void => {
     this.#fromBytes = true;
+    const fast = this.#fastDeltas;
+    // No one to hand the delta to: the assembler takes the literal as it is on the wire, if the machine's guard lets it.
+    if (fast !== null && !this.#deltaListeners && (name === undefined || name === 'content_block_delta') && deltaBody(data, this.#body)) {
+      const body = this.#body;
+      const probe = this.#probe;
+      probe.index = body.index;
+      probe.delta.type = body.type;
+      if (fitsOpenBlock(this.#context, probe as unknown as DeltaEvent, fast)) {
+        this.#events++;
+        this.#current = probe as unknown as DeltaEvent;
+        this.#assembler.literal(body.type, body.body, body.escaped);
+        return;
+      }
+    }
     this.#handle(decodeEvent(name, data, this.#events, this.#deltaListeners));
   };
 
