@@ -138,7 +138,8 @@ const gc: () => void = (() => {
   return vm.runInNewContext('gc') as () => void;
 })();
 
-const TURN: MessageSpec[] = [
+/** The typical turn (tool_use with two parallel calls, then end_turn); test/controller/no-store.test.ts counts its mechanisms. */
+export const TURN: MessageSpec[] = [
   {
     content: [
       { type: 'text', text: "I'll look both up." },

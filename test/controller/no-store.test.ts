@@ -9,22 +9,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nullCheckpointStore, startRun, type ControllerEvent, type RunnableTool } from '../../src/controller/index.js';
 import type { ParseTurn } from '../../src/controller/model.js';
-import { messageEvents, type MessageSpec } from '../../src/testing/sse.js';
+import { TURN } from '../../bench/controller.bench.js';
+import { messageEvents } from '../../src/testing/sse.js';
 import { parseTurnSync } from '../../src/turn/parse.js';
 import type { TurnResult } from '../../src/turn/types.js';
-
-/** The bench's typical turn: tool_use with two parallel calls, then end_turn. */
-const TURN: MessageSpec[] = [
-  {
-    content: [
-      { type: 'text', text: "I'll look both up." },
-      { type: 'tool_use', id: 'toolu_A', name: 'lookup', input: { key: 'alpha' } },
-      { type: 'tool_use', id: 'toolu_B', name: 'lookup', input: { key: 'beta' } },
-    ],
-    stopReason: 'tool_use',
-  },
-  { content: [{ type: 'text', text: 'Alpha is 1 and beta is 2.' }], stopReason: 'end_turn' },
-];
 
 /** The segments parsed up front, so the parser's own scheduling is not counted. */
 const preparsed = (): { parse: ParseTurn; createStream: () => never } => {
